@@ -1,0 +1,856 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Spawning a container's first process.
+ *
+ * The parent (vesseld, in its event loop) and the child talk over one SOCK_SEQPACKET socketpair. The
+ * sync points, numbered the same on both sides:
+ *
+ *   (1) parent: clone3(CLONE_PIDFD | namespaces); asks systemd for the scope with the child's pid.
+ *   (2) child:  builds the root (overlay, /proc, /dev, /sys, masks, binds), sets the host name,
+ *               pivot_root()s, then blocks reading the socket. This overlaps with the scope job.
+ *   (3) parent: the job is done (JobRemoved "done"): moves the child into the v1 cpuset/freezer
+ *               cgroups, sends GO. If systemd refused, it kills the child instead; nothing is left.
+ *   (4) child:  enters a new cgroup namespace (now rooted at the scope), forks the app, which switches
+ *               user, drops privileges, loads seccomp last and execs the command; the first process
+ *               execveat()s vessel-init from the sealed memfd.
+ *   (5) parent: EOF on the socket means both execs happened (the socket is CLOEXEC). A failure on
+ *               either side arrives before that as a typed message {step, errno, text}.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "bus-util.h"
+#include "container.h"
+#include "fd-util.h"
+#include "log.h"
+#include "scope.h"
+#include "settings.h"
+#include "string-util.h"
+#include "user-util.h"
+
+typedef enum SpawnStep {
+        STEP_SETUP,
+        STEP_MOUNT,
+        STEP_BIND,
+        STEP_HOSTNAME,
+        STEP_PIVOT,
+        STEP_CGROUP,
+        STEP_USER,
+        STEP_CHDIR,
+        STEP_PRIVILEGES,
+        STEP_SECCOMP,
+        STEP_EXEC,
+        STEP_INIT,
+        _STEP_MAX,
+} SpawnStep;
+
+static const char *const step_table[_STEP_MAX] = {
+        [STEP_SETUP] = "setup", [STEP_MOUNT] = "mount", [STEP_BIND] = "bind", [STEP_HOSTNAME] = "hostname",
+        [STEP_PIVOT] = "pivot_root", [STEP_CGROUP] = "cgroup", [STEP_USER] = "user", [STEP_CHDIR] = "chdir",
+        [STEP_PRIVILEGES] = "privileges", [STEP_SECCOMP] = "seccomp", [STEP_EXEC] = "exec", [STEP_INIT] = "init",
+};
+
+typedef struct SyncMessage {
+        int32_t step;
+        int32_t error; /* positive errno */
+        char text[480];
+} SyncMessage;
+
+struct ContainerSpawn {
+        Container *container;
+        int sync_fd;
+        sd_event_source *sync_source;
+        char *job;
+        bool scope_done, go_sent, retried;
+        int error;       /* first failure, negative errno */
+        int error_step;
+        char *error_text;
+        bool error_is_exec; /* the command itself could not run: the container ran and exited */
+};
+
+ContainerSpawn *container_spawn_free(ContainerSpawn *s) {
+        if (!s)
+                return NULL;
+        if (s->job && s->container)
+                (void) hashmap_remove(s->container->manager->jobs, s->job);
+        sd_event_source_disable_unref(s->sync_source);
+        safe_close(s->sync_fd);
+        free(s->job);
+        free(s->error_text);
+        return mfree(s);
+}
+
+bool container_spawn_may_retry(Container *c) {
+        if (!c->spawn || c->spawn->retried)
+                return false;
+        c->spawn->retried = true;
+        return true;
+}
+
+bool container_spawn_scope_is_done(Container *c) {
+        return !c->spawn || c->spawn->scope_done;
+}
+
+const char *container_spawn_set_job(Container *c, const char *job) {
+        if (free_and_strdup(&c->spawn->job, job) < 0)
+                return NULL;
+        return c->spawn->job;
+}
+
+/* ---------------------------------------------------------------- child ---- */
+
+typedef struct ChildArgs {
+        int sync_fd;
+        int status_dir_fd;
+        int journal_fd;
+        int out_pipe[2], err_pipe[2];
+        const char *root;
+        const char *lower, *upper, *work;
+} ChildArgs;
+
+_noreturn_ _printf_(4, 5) static void child_fail(int sync_fd, SpawnStep step, int error, const char *fmt, ...) {
+        SyncMessage msg = { .step = step, .error = abs(error) };
+        va_list ap;
+
+        errno = abs(error);
+        va_start(ap, fmt);
+        (void) vsnprintf(msg.text, sizeof msg.text, fmt, ap);
+        va_end(ap);
+        (void) send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL);
+        _exit(step == STEP_EXEC ? (abs(error) == ENOENT ? 127 : 126) : 125);
+}
+
+#define CHILD_CHECK(step, expr, ...)                                   \
+        do {                                                           \
+                if ((expr) < 0)                                        \
+                        child_fail(a->sync_fd, step, errno, __VA_ARGS__); \
+        } while (0)
+
+static int openat2_in_root(int root_fd, const char *path, int flags) {
+        struct open_how how = {
+                .flags = flags | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+/* Creates the missing directories of 'path' below root_fd, each resolved inside the root: a symlink in
+ * a hostile image can point anywhere, but never out of the root. Returns an O_PATH fd of the last. */
+static int mkdir_in_root(int root_fd, const char *path, bool last_is_file) {
+        _cleanup_free_ char *p = strdup(path);
+        _cleanup_close_ int fd = -EBADF;
+        char *s, *next;
+
+        if (!p)
+                return -ENOMEM;
+        fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        for (s = p; *s == '/'; s++)
+                ;
+        for (; s && *s; s = next) {
+                int nfd;
+
+                next = strchr(s, '/');
+                if (next)
+                        *next++ = 0;
+                if (!next && last_is_file) {
+                        nfd = openat(fd, s, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+                        if (nfd < 0 && errno != EEXIST && errno != EISDIR && errno != ELOOP)
+                                return -errno;
+                        safe_close(nfd);
+                } else if (mkdirat(fd, s, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                nfd = openat2_in_root(fd, s, O_PATH | O_NOFOLLOW);
+                if (nfd < 0)
+                        return -errno;
+                safe_close(fd);
+                fd = nfd;
+        }
+        return TAKE_FD(fd);
+}
+
+static void child_bind_paths(ChildArgs *a, const Settings *s, int root_fd) {
+        for (size_t i = 0; i < s->n_binds; i++) {
+                const BindPath *b = s->binds + i;
+                _cleanup_close_ int src = -EBADF, dst = -EBADF;
+                struct stat st;
+
+                src = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                if (src < 0)
+                        child_fail(a->sync_fd, STEP_BIND, errno, "Failed to open bind source %s: %m", b->source);
+                if (fstat(src, &st) < 0)
+                        child_fail(a->sync_fd, STEP_BIND, errno, "Failed to stat %s: %m", b->source);
+                if (b->read_only) {
+                        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                        if (mount_setattr(src, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+                                child_fail(a->sync_fd, STEP_BIND, errno, "Failed to make %s read-only: %m",
+                                           b->source);
+                }
+                dst = mkdir_in_root(root_fd, b->destination, !S_ISDIR(st.st_mode));
+                if (dst < 0)
+                        child_fail(a->sync_fd, STEP_BIND, dst, "Failed to create bind destination %s: %m",
+                                   b->destination);
+                if (move_mount(src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        child_fail(a->sync_fd, STEP_BIND, errno, "Failed to bind %s to %s: %m", b->source,
+                                   b->destination);
+        }
+}
+
+static const char *const masked_paths[] = {
+        "proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
+        "proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap",
+};
+
+static const char *const readonly_paths[] = {
+        "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+
+static void child_mount_api_filesystems(ChildArgs *a, const char *root) {
+        char p[PATH_MAX];
+
+#define AT(x) ((void) snprintf(p, sizeof p, "%s/%s", root, x), p)
+        /* /proc: fresh, of the container's pid namespace */
+        (void) mkdir(AT("proc"), 0555);
+        CHILD_CHECK(STEP_MOUNT, mount("proc", AT("proc"), "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL),
+                    "Failed to mount /proc: %m");
+
+        /* /dev: a tmpfs with the few nodes a program expects, no host device */
+        (void) mkdir(AT("dev"), 0755);
+        CHILD_CHECK(STEP_MOUNT, mount("tmpfs", AT("dev"), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"),
+                    "Failed to mount /dev: %m");
+        static const struct {
+                const char *name;
+                unsigned maj, min;
+        } nodes[] = {
+                { "dev/null", 1, 3 }, { "dev/zero", 1, 5 }, { "dev/full", 1, 7 },
+                { "dev/random", 1, 8 }, { "dev/urandom", 1, 9 }, { "dev/tty", 5, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                CHILD_CHECK(STEP_MOUNT, mknod(AT(nodes[i].name), S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)),
+                            "Failed to create /%s: %m", nodes[i].name);
+                (void) chmod(p, 0666); /* umask */
+        }
+        (void) mkdir(AT("dev/pts"), 0755);
+        CHILD_CHECK(STEP_MOUNT, mount("devpts", AT("dev/pts"), "devpts", MS_NOSUID | MS_NOEXEC,
+                                      "newinstance,ptmxmode=0666,mode=620,gid=5"),
+                    "Failed to mount /dev/pts: %m");
+        (void) symlink("pts/ptmx", AT("dev/ptmx"));
+        (void) mkdir(AT("dev/shm"), 01777);
+        CHILD_CHECK(STEP_MOUNT, mount("shm", AT("dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k"),
+                    "Failed to mount /dev/shm: %m");
+        (void) mkdir(AT("dev/mqueue"), 0755);
+        (void) mount("mqueue", AT("dev/mqueue"), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        (void) symlink("/proc/self/fd", AT("dev/fd"));
+        (void) symlink("/proc/self/fd/0", AT("dev/stdin"));
+        (void) symlink("/proc/self/fd/1", AT("dev/stdout"));
+        (void) symlink("/proc/self/fd/2", AT("dev/stderr"));
+        (void) symlink("/proc/kcore", AT("dev/core"));
+
+        /* /sys: read-only; the cgroup tree is mounted after the cgroup namespace exists */
+        (void) mkdir(AT("sys"), 0555);
+        CHILD_CHECK(STEP_MOUNT, mount("sysfs", AT("sys"), "sysfs", MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL),
+                    "Failed to mount /sys: %m");
+
+        /* the OCI default masks: files get /dev/null, directories an empty read-only tmpfs */
+        for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
+                struct stat st;
+                char dn[PATH_MAX];
+
+                snprintf(dn, sizeof dn, "%s/dev/null", root);
+                if (lstat(AT(masked_paths[i]), &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        CHILD_CHECK(STEP_MOUNT, mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
+                                    "Failed to mask %s: %m", p);
+                else
+                        CHILD_CHECK(STEP_MOUNT, mount(dn, p, NULL, MS_BIND, NULL), "Failed to mask %s: %m", p);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++) {
+                if (access(AT(readonly_paths[i]), F_OK) < 0)
+                        continue;
+                CHILD_CHECK(STEP_MOUNT, mount(p, p, NULL, MS_BIND | MS_REC, NULL), "Failed to bind %s: %m", p);
+                CHILD_CHECK(STEP_MOUNT, mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+                            "Failed to make %s read-only: %m", p);
+        }
+#undef AT
+}
+
+static void child_mount_cgroup(ChildArgs *a, CgroupLayout layout) {
+        /* After unshare(CLONE_NEWCGROUP) the mount shows the container's own subtree. On v2 it is the
+         * delegated subtree and writable; on v1 (no delegation of v1 controllers) it stays read-only. */
+        if (access("/sys/fs/cgroup", F_OK) < 0)
+                return;
+        if (layout == CGROUP_LAYOUT_UNIFIED)
+                CHILD_CHECK(STEP_CGROUP, mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+                            "Failed to mount /sys/fs/cgroup: %m");
+        else {
+                CHILD_CHECK(STEP_CGROUP, mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k"),
+                            "Failed to mount /sys/fs/cgroup: %m");
+                FOREACH_STRING(ctl, "cpu,cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer") {
+                        char p[64];
+                        snprintf(p, sizeof p, "/sys/fs/cgroup/%s", ctl);
+                        (void) mkdir(p, 0755);
+                        if (mount("cgroup", p, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, ctl) < 0)
+                                (void) rmdir(p);
+                }
+                (void) mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
+        }
+}
+
+static char **child_environment(Container *c, const UserRecord *u) {
+        char **env = NULL;
+        char buf[PATH_MAX + 16];
+
+        (void) strv_env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        snprintf(buf, sizeof buf, "HOSTNAME=%s", c->settings.hostname ?: c->name);
+        (void) strv_env_set(&env, buf);
+        snprintf(buf, sizeof buf, "HOME=%s", u && u->home ? u->home : "/root");
+        (void) strv_env_set(&env, buf);
+        (void) strv_env_set(&env, "container=vessel");
+        STRV_FOREACH(e, c->settings.environment)
+                (void) strv_env_set(&env, *e);
+        return env;
+}
+
+static int capability_last(void) {
+        static int last = -1;
+        _cleanup_free_ char *s = NULL;
+
+        if (last >= 0)
+                return last;
+        if (read_one_line_file("/proc/sys/kernel/cap_last_cap", &s) >= 0)
+                last = atoi(s);
+        if (last <= 0)
+                last = CAP_LAST_CAP;
+        return last;
+}
+
+/* Only the bounding set: an exec as root gets exactly it as permitted and effective set, one as
+ * another user gets nothing, and the inheritable and ambient sets stay empty, as in Docker. */
+static void child_drop_bounding(ChildArgs *a, const Settings *s) {
+        uint64_t keep = 0;
+        int last = capability_last();
+
+        if (s->capabilities_set) {
+                STRV_FOREACH(n, s->capabilities) {
+                        int cap = capability_from_name(*n);
+                        if (cap >= 0)
+                                keep |= 1ULL << cap;
+                }
+        } else
+                for (const char *const *n = default_capabilities; *n; n++)
+                        keep |= 1ULL << capability_from_name(*n);
+
+        for (int cap = 0; cap <= last; cap++)
+                if (!(keep & (1ULL << cap)))
+                        CHILD_CHECK(STEP_PRIVILEGES, prctl(PR_CAPBSET_DROP, cap, 0, 0, 0),
+                                    "Failed to drop capability %i: %m", cap);
+}
+
+_noreturn_ static void child_app(ChildArgs *a, Container *c, int stdin_fd, int stdout_fd, int stderr_fd) {
+        const Settings *s = &c->settings;
+        Manager *m = c->manager;
+        _cleanup_(user_record_done) UserRecord u = {};
+        char **env;
+        const char *wd;
+
+        CHILD_CHECK(STEP_SETUP, setsid(), "setsid() failed: %m");
+        if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0)
+                child_fail(a->sync_fd, STEP_SETUP, errno, "Failed to set up standard I/O: %m");
+
+        if (s->user) {
+                _cleanup_fclose_ FILE *pw = fopen("/etc/passwd", "re"), *gr = fopen("/etc/group", "re");
+                int r = user_resolve(s->user, pw, gr, &u);
+                if (r < 0)
+                        child_fail(a->sync_fd, STEP_USER, r, "Failed to resolve user '%s' in the container: %s",
+                                   s->user, r == -ESRCH ? "no such user or group" : strerror(-r));
+                CHILD_CHECK(STEP_USER, setgroups(u.n_groups, u.groups), "setgroups() failed: %m");
+                CHILD_CHECK(STEP_USER, setresgid(u.gid, u.gid, u.gid), "Failed to set gid %u: %m", (unsigned) u.gid);
+                CHILD_CHECK(STEP_USER, setresuid(u.uid, u.uid, u.uid), "Failed to set uid %u: %m", (unsigned) u.uid);
+        } else
+                CHILD_CHECK(STEP_USER, setgroups(0, NULL), "setgroups() failed: %m");
+
+        env = child_environment(c, s->user ? &u : NULL);
+        if (!env)
+                child_fail(a->sync_fd, STEP_SETUP, ENOMEM, "Out of memory.");
+
+        wd = s->working_directory ?: "/";
+        if (chdir(wd) < 0)
+                child_fail(a->sync_fd, STEP_CHDIR, errno, "Failed to change to working directory %s: %m", wd);
+
+        CHILD_CHECK(STEP_PRIVILEGES, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "Failed to set no_new_privs: %m");
+
+        /* Every fd we did not mean to pass is closed on exec (CVE-2024-21626 leaked one). */
+        (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+
+        /* seccomp last: nothing after it but the exec */
+        if (s->seccomp == SECCOMP_DEFAULT && m->seccomp_bpf) {
+                struct sock_fprog prog = {
+                        .len = m->seccomp_bpf_size / sizeof(struct sock_filter),
+                        .filter = m->seccomp_bpf,
+                };
+                CHILD_CHECK(STEP_SECCOMP, prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0),
+                            "Failed to load the seccomp filter: %m");
+        }
+
+        sigset_t none;
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+
+        environ = env;
+        execvp(s->command[0], s->command);
+        child_fail(a->sync_fd, STEP_EXEC, errno, "Failed to execute %s: %m", s->command[0]);
+}
+
+_noreturn_ static void child_main(ChildArgs *a, Container *c) {
+        const Settings *s = &c->settings;
+        Manager *m = c->manager;
+        _cleanup_close_ int root_fd = -EBADF;
+        int stdin_fd, stdout_fd, stderr_fd;
+        _cleanup_free_ char *opts = NULL;
+        sigset_t all;
+        SyncMessage go;
+        ssize_t n;
+        pid_t app;
+
+        /* vesseld blocks the signals it handles; the container starts with a clean slate. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+
+        /* If vesseld dies before the container runs, the container goes too: nothing half-made. */
+        CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "prctl() failed: %m");
+
+        /* (2) the root */
+        CHILD_CHECK(STEP_MOUNT, mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL),
+                    "Failed to make the mount tree a slave: %m");
+        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", a->lower, a->upper, a->work) < 0)
+                child_fail(a->sync_fd, STEP_MOUNT, ENOMEM, "Out of memory.");
+        CHILD_CHECK(STEP_MOUNT, mount("overlay", a->root, "overlay", MS_NOSUID | MS_NODEV, opts),
+                    "Failed to mount the overlay root (lower %s): %m", a->lower);
+
+        child_mount_api_filesystems(a, a->root);
+
+        root_fd = open(a->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        CHILD_CHECK(STEP_MOUNT, root_fd, "Failed to open the root: %m");
+        child_bind_paths(a, s, root_fd);
+
+        CHILD_CHECK(STEP_HOSTNAME, sethostname(s->hostname ?: c->name, strlen(s->hostname ?: c->name)),
+                    "Failed to set the host name: %m");
+
+        if (s->read_only)
+                CHILD_CHECK(STEP_MOUNT, mount(NULL, a->root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL),
+                            "Failed to make the root read-only: %m");
+
+        CHILD_CHECK(STEP_PIVOT, chdir(a->root), "Failed to enter the root: %m");
+        CHILD_CHECK(STEP_PIVOT, syscall(SYS_pivot_root, ".", "."), "pivot_root() failed: %m");
+        CHILD_CHECK(STEP_PIVOT, umount2(".", MNT_DETACH), "Failed to detach the old root: %m");
+        CHILD_CHECK(STEP_PIVOT, chdir("/"), "chdir(/) failed: %m");
+
+        /* (2) → (3): wait for the scope */
+        n = recv(a->sync_fd, &go, sizeof go, 0);
+        if (n <= 0)
+                _exit(125); /* the parent gave up on us */
+
+        /* (4) */
+        CHILD_CHECK(STEP_CGROUP, unshare(CLONE_NEWCGROUP), "Failed to create the cgroup namespace: %m");
+        child_mount_cgroup(a, m->cgroup_layout);
+
+        /* From here on we outlive vesseld. */
+        CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "prctl() failed: %m");
+
+        child_drop_bounding(a, s);
+
+        /* Signals that arrive between fork() and the two execs stay pending, for vessel-init to
+         * forward and for the app to receive; the app unblocks right before its exec. */
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+
+        stdin_fd = s->stdin_fd >= 0 ? s->stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+        CHILD_CHECK(STEP_SETUP, stdin_fd, "Failed to open /dev/null: %m");
+        stdout_fd = s->stdout_fd >= 0 ? s->stdout_fd : a->out_pipe[1];
+        stderr_fd = s->stderr_fd >= 0 ? s->stderr_fd : a->err_pipe[1];
+
+        app = fork();
+        CHILD_CHECK(STEP_SETUP, app, "fork() failed: %m");
+        if (app == 0)
+                child_app(a, c, stdin_fd, stdout_fd, stderr_fd);
+
+        /* The first process becomes vessel-init: pid 1, reaper, log relay. */
+        a->out_pipe[1] = safe_close(a->out_pipe[1]);
+        a->err_pipe[1] = safe_close(a->err_pipe[1]);
+
+        char arg_app[32], arg_status[32], arg_journal[32], arg_out[32], arg_err[32];
+        char *arg_name = NULL, *arg_id = NULL, *arg_image = NULL;
+        char *argv[12];
+        size_t k = 0;
+
+        argv[k++] = (char *) "vessel-init";
+        snprintf(arg_app, sizeof arg_app, "--app-pid=%i", (int) app);
+        argv[k++] = arg_app;
+        snprintf(arg_status, sizeof arg_status, "--status-fd=%i", a->status_dir_fd);
+        argv[k++] = arg_status;
+        (void) fd_set_cloexec(a->status_dir_fd, false);
+        if (a->journal_fd >= 0) {
+                snprintf(arg_journal, sizeof arg_journal, "--journal-fd=%i", a->journal_fd);
+                argv[k++] = arg_journal;
+                (void) fd_set_cloexec(a->journal_fd, false);
+        }
+        if (a->out_pipe[0] >= 0) {
+                snprintf(arg_out, sizeof arg_out, "--stdout-fd=%i", a->out_pipe[0]);
+                argv[k++] = arg_out;
+                (void) fd_set_cloexec(a->out_pipe[0], false);
+        }
+        if (a->err_pipe[0] >= 0) {
+                snprintf(arg_err, sizeof arg_err, "--stderr-fd=%i", a->err_pipe[0]);
+                argv[k++] = arg_err;
+                (void) fd_set_cloexec(a->err_pipe[0], false);
+        }
+        if (asprintf(&arg_name, "--name=%s", c->name) < 0 || asprintf(&arg_id, "--id=%s", c->id) < 0 ||
+            asprintf(&arg_image, "--image=%s", c->image) < 0)
+                child_fail(a->sync_fd, STEP_INIT, ENOMEM, "Out of memory.");
+        argv[k++] = arg_name;
+        argv[k++] = arg_id;
+        argv[k++] = arg_image;
+        argv[k] = NULL;
+
+        /* stdin/stdout/stderr of vessel-init itself: /dev/null, the container's own */
+        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd >= 0) {
+                (void) dup2(null_fd, 0);
+                (void) dup2(null_fd, 1);
+                (void) dup2(null_fd, 2);
+        }
+
+        char *envp[] = { NULL };
+        syscall(SYS_execveat, m->init_fd, "", argv, envp, AT_EMPTY_PATH);
+        int e = errno;
+        (void) kill(app, SIGKILL);
+        child_fail(a->sync_fd, STEP_INIT, e, "Failed to execute vessel-init: %m");
+}
+
+/* --------------------------------------------------------------- parent ---- */
+
+static void spawn_fail(Container *c, int r, int step, const char *text) {
+        ContainerSpawn *s = c->spawn;
+
+        if (!s || s->error < 0)
+                return;
+        s->error = r < 0 ? r : -EIO;
+        s->error_step = step;
+        (void) free_and_strdup(&s->error_text, text);
+}
+
+static void spawn_finish(Container *c) {
+        ContainerSpawn *s = c->spawn;
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = s->error;
+
+        if (r < 0)
+                sd_bus_error_setf(&error, BUS_ERROR_SPAWN_FAILED, "Container %s failed to start: %s", c->name,
+                                  s->error_text ?: strerror(-r));
+        c->exec_failed = r < 0 && s->error_is_exec;
+        c->spawn = container_spawn_free(s);
+        container_on_started(c, r, r < 0 ? &error : NULL);
+}
+
+static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Container *c = userdata;
+        ContainerSpawn *s = c->spawn;
+        SyncMessage msg;
+        ssize_t n;
+
+        n = recv(fd, &msg, sizeof msg, MSG_DONTWAIT);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                n = 0;
+        }
+        if (n > 0) {
+                msg.text[sizeof msg.text - 1] = 0;
+                log_debug("Container %s: child failed at step %s: %s", c->name,
+                          msg.step >= 0 && msg.step < _STEP_MAX ? step_table[msg.step] : "?", msg.text);
+                spawn_fail(c, -msg.error, msg.step, msg.text);
+                s->error_is_exec = msg.step == STEP_EXEC;
+                return 0;
+        }
+
+        /* EOF: both execs happened, or the child died. */
+        s->sync_source = sd_event_source_disable_unref(s->sync_source);
+        if (!s->go_sent && s->error >= 0)
+                spawn_fail(c, -EIO, STEP_SETUP, "the container's first process died during setup");
+        spawn_finish(c);
+        return 0;
+}
+
+void container_spawn_scope_done(Container *c, int r, const char *reason) {
+        ContainerSpawn *s = c->spawn;
+        SyncMessage go = { .step = -1 };
+        char text[512];
+
+        if (!s || s->scope_done)
+                return;
+        s->scope_done = true;
+        if (s->job) {
+                (void) hashmap_remove(c->manager->jobs, s->job);
+                s->job = mfree(s->job);
+        }
+
+        if (r < 0) {
+                snprintf(text, sizeof text, "systemd could not start %s: %s", c->unit, reason ?: strerror(-r));
+                goto fail;
+        }
+
+        /* (3) */
+        r = scope_attach_extra(c, c->leader);
+        if (r < 0) {
+                snprintf(text, sizeof text, "failed to set up the cgroups of %s: %s", c->unit, strerror(-r));
+                goto fail;
+        }
+        if (send(s->sync_fd, &go, sizeof go, MSG_NOSIGNAL) < 0) {
+                r = -errno;
+                snprintf(text, sizeof text, "the container's first process is gone: %s", strerror(errno));
+                goto fail;
+        }
+        s->go_sent = true;
+        return;
+
+fail:
+        log_warning("Container %s: %s", c->name, text);
+        spawn_fail(c, r, STEP_CGROUP, text);
+        /* nothing half-made: the child dies, the scope (if any) empties and goes away */
+        if (c->leader_pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+        /* EOF on the sync socket follows; spawn_finish() reports */
+}
+
+void container_spawn_abort(Container *c) {
+        if (!c->spawn)
+                return;
+        if (c->leader_pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+        c->spawn = container_spawn_free(c->spawn);
+}
+
+static int open_journal_socket(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket" };
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+int manager_init_binary_load(Manager *m) {
+        _cleanup_close_ int src = -EBADF, fd = -EBADF;
+        const char *path = getenv("VESSEL_INIT_PATH") ?: VESSEL_LIBEXECDIR "/vessel-init";
+        char buf[65536];
+        int r;
+
+        src = open(path, O_RDONLY | O_CLOEXEC);
+        if (src < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", path);
+        fd = memfd_create("vessel-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return log_error_errno(errno, "memfd_create() failed: %m");
+        for (;;) {
+                ssize_t n = read(src, buf, sizeof buf);
+                if (n < 0)
+                        return log_error_errno(errno, "Failed to read %s: %m", path);
+                if (n == 0)
+                        break;
+                if (write(fd, buf, n) != n)
+                        return log_error_errno(errno, "Failed to copy %s: %m", path);
+        }
+        (void) fchmod(fd, 0555);
+        /* Sealed: nothing, not even root in a container holding it, can change what later
+         * containers run as their PID 1 (CVE-2019-5736 rewrote runc through /proc/self/exe). */
+        r = fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        if (r < 0)
+                return log_error_errno(errno, "Failed to seal the vessel-init memfd: %m");
+        m->init_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int on_leader_exit(sd_event_source *es, const siginfo_t *si, void *userdata) {
+        Container *c = userdata;
+
+        c->leader_source = sd_event_source_disable_unref(c->leader_source);
+        if (si->si_code == CLD_EXITED)
+                container_on_exit(c, si->si_status, 0);
+        else
+                container_on_exit(c, 0, si->si_status);
+        return 0;
+}
+
+static int read_starttime(pid_t pid, uint64_t *ret) {
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        char *p;
+
+        snprintf(path, sizeof path, "/proc/%i/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0)
+                return -EIO;
+        buf[n] = 0;
+        p = strrchr(buf, ')');
+        if (!p)
+                return -EIO;
+        /* field 22; after ')' comes field 3 */
+        for (int field = 2; field < 22 && p; field++)
+                p = strchr(p + 1, ' ');
+        if (!p || sscanf(p + 1, "%" SCNu64, ret) != 1)
+                return -EIO;
+        return 0;
+}
+
+int container_read_starttime(pid_t pid, uint64_t *ret) {
+        return read_starttime(pid, ret);
+}
+
+int container_spawn(Container *c, sd_bus_error *error) {
+        _cleanup_free_ char *rundir = NULL, *statedir = NULL, *root = NULL, *upper = NULL, *work = NULL;
+        _cleanup_close_pair_ int sync_pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_pair_ int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, pidfd = -EBADF;
+        Manager *m = c->manager;
+        ContainerSpawn *s;
+        ChildArgs a;
+        pid_t pid;
+        int r;
+
+        if (!m->bus)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "No connection to systemd: containers need a systemd host.");
+
+        r = container_runtime_dir(c, &rundir);
+        if (r < 0)
+                return r;
+        r = container_state_dir(c, &statedir);
+        if (r < 0)
+                return r;
+        root = strjoin(rundir, "/root");
+        upper = strjoin(statedir, "/upper");
+        work = strjoin(statedir, "/work");
+        if (!root || !upper || !work)
+                return -ENOMEM;
+        r = mkdir_parents_and_self(root, 0700);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to create %s: %m", root);
+        if (access(c->lower_dir, F_OK) < 0)
+                return sd_bus_error_set_errnof(error, errno, "Root directory %s of container %s is gone: %m",
+                                               c->lower_dir, c->name);
+
+        status_fd = open(rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (status_fd < 0)
+                return sd_bus_error_set_errnof(error, errno, "Failed to open %s: %m", rundir);
+        (void) unlinkat(status_fd, "exit", 0);
+
+        journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
+                return -errno;
+        if (c->settings.stdout_fd < 0 && pipe2(out_pipe, O_CLOEXEC) < 0)
+                return -errno;
+        if (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0)
+                return -errno;
+
+        a = (ChildArgs) {
+                .sync_fd = sync_pair[1],
+                .status_dir_fd = status_fd,
+                .journal_fd = journal_fd,
+                .out_pipe = { out_pipe[0], out_pipe[1] },
+                .err_pipe = { err_pipe[0], err_pipe[1] },
+                .root = root,
+                .lower = c->lower_dir,
+                .upper = upper,
+                .work = work,
+        };
+
+        struct clone_args ca = {
+                .flags = CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                         (c->settings.network == NETWORK_HOST ? 0 : CLONE_NEWNET),
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+        };
+
+        /* (1) */
+        pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0)
+                return sd_bus_error_set_errnof(error, errno, "Failed to create the container's process: %m");
+        if (pid == 0) {
+                sync_pair[0] = safe_close(sync_pair[0]);
+                child_main(&a, c);
+        }
+
+        sync_pair[1] = safe_close(sync_pair[1]);
+
+        s = calloc(1, sizeof(ContainerSpawn));
+        if (!s) {
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                (void) waitpid(pid, NULL, 0);
+                return -ENOMEM;
+        }
+        s->container = c;
+        s->sync_fd = TAKE_FD(sync_pair[0]);
+        c->spawn = s;
+
+        c->leader = pid;
+        c->leader_pidfd = TAKE_FD(pidfd);
+        c->leader_is_child = true;
+        (void) read_starttime(pid, &c->leader_starttime);
+
+        /* Guarded from here: every failure below kills the child, whose exit then does the rest. */
+        r = sd_event_add_child_pidfd(m->event, &c->leader_source, c->leader_pidfd, WEXITED, on_leader_exit, c);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &s->sync_source, s->sync_fd, EPOLLIN, on_sync, c);
+        if (r >= 0) {
+                free(c->cgroup_path);
+                c->cgroup_path = NULL;
+                r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
+        }
+        if (r >= 0)
+                r = scope_start(c);
+        if (r < 0) {
+                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                if (!c->leader_source) {
+                        (void) waitpid(pid, NULL, 0);
+                        c->leader = 0;
+                        c->leader_pidfd = safe_close(c->leader_pidfd);
+                }
+                c->spawn = container_spawn_free(s);
+                return sd_bus_error_set_errnof(error, r, "Failed to start container %s: %m", c->name);
+        }
+        return 0;
+}

@@ -1,0 +1,991 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "bus-util.h"
+#include "container.h"
+#include "fd-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "scope.h"
+#include "string-util.h"
+
+#define CONTAINERS_MAX 65536
+#define RESTART_DELAY_MIN_USEC (100 * USEC_PER_MSEC)
+#define RESTART_DELAY_MAX_USEC (30 * USEC_PER_SEC)
+
+static const char *const container_state_table[_CONTAINER_STATE_MAX] = {
+        [CONTAINER_CREATED] = "created",       [CONTAINER_RUNNING] = "running",
+        [CONTAINER_PAUSED] = "paused",         [CONTAINER_STOPPING] = "stopping",
+        [CONTAINER_RESTARTING] = "restarting", [CONTAINER_EXITED] = "exited",
+};
+DEFINE_STRING_TABLE_LOOKUP(container_state, ContainerState);
+
+static uint64_t now_realtime(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int pending_call_add_with_path(PendingCall **list, sd_bus_message *m, const char *path) {
+        PendingCall *p;
+
+        if (!m)
+                return 0;
+        p = calloc(1, sizeof(PendingCall));
+        if (!p)
+                return -ENOMEM;
+        if (path) {
+                p->reply_path = strdup(path);
+                if (!p->reply_path) {
+                        free(p);
+                        return -ENOMEM;
+                }
+        }
+        p->message = sd_bus_message_ref(m);
+        /* append, so calls are answered in order */
+        while (*list)
+                list = &(*list)->next;
+        *list = p;
+        return 0;
+}
+
+int pending_call_add(PendingCall **list, sd_bus_message *m) {
+        return pending_call_add_with_path(list, m, NULL);
+}
+
+void pending_calls_reply(PendingCall **list, int r, const sd_bus_error *error, const char *types, ...) {
+        PendingCall *p = *list;
+
+        *list = NULL;
+        while (p) {
+                PendingCall *next = p->next;
+
+                if (r < 0 || (error && sd_bus_error_is_set(error))) {
+                        if (error && sd_bus_error_is_set(error))
+                                (void) sd_bus_reply_method_error(p->message, error);
+                        else
+                                (void) sd_bus_reply_method_errno(p->message, r, NULL);
+                } else {
+                        va_list ap;
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+                        if (sd_bus_message_new_method_return(p->message, &reply) >= 0) {
+                                int k = 0;
+                                va_start(ap, types);
+                                if (p->reply_path)
+                                        k = sd_bus_message_append(reply, "o", p->reply_path);
+                                else if (types)
+                                        k = sd_bus_message_appendv(reply, types, ap);
+                                if (k >= 0)
+                                        (void) sd_bus_send(NULL, reply, NULL);
+                                va_end(ap);
+                        }
+                }
+                sd_bus_message_unref(p->message);
+                free(p->reply_path);
+                free(p);
+                p = next;
+        }
+}
+
+int container_new(Manager *m, const char *name, const char *id, Container **ret) {
+        _cleanup_(container_freep) Container *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(Container));
+        if (!c)
+                return -ENOMEM;
+        settings_init(&c->settings);
+        c->leader_pidfd = -EBADF;
+        c->exit_status = 0;
+        c->name = strdup(name);
+        c->unit = strjoin("vessel-", name, ".scope");
+        if (!c->name || !c->unit)
+                return -ENOMEM;
+        memcpy(c->id, id, CONTAINER_ID_LEN);
+        c->id[CONTAINER_ID_LEN] = 0;
+
+        r = hashmap_put(m->containers, c->name, c);
+        if (r < 0)
+                return r;
+        r = hashmap_put(m->containers_by_id, c->id, c);
+        if (r < 0) {
+                hashmap_remove(m->containers, c->name);
+                return r;
+        }
+        c->manager = m;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Container *container_free(Container *c) {
+        if (!c)
+                return NULL;
+        if (c->manager) {
+                hashmap_remove(c->manager->containers, c->name);
+                hashmap_remove(c->manager->containers_by_id, c->id);
+        }
+        c->spawn = container_spawn_free(c->spawn);
+        {
+                _cleanup_bus_error_free_ sd_bus_error e = SD_BUS_ERROR_NULL;
+                sd_bus_error_setf(&e, BUS_ERROR_NO_SUCH_CONTAINER, "Container '%s' was removed.", strempty(c->name));
+                pending_calls_reply(&c->start_waiters, -ENOENT, &e, NULL);
+                pending_calls_reply(&c->exit_waiters, -ENOENT, &e, NULL);
+                pending_calls_reply(&c->stop_waiters, -ENOENT, &e, NULL);
+                pending_calls_reply(&c->remove_waiters, -ENOENT, &e, NULL);
+                pending_calls_reply(&c->queued, -ENOENT, &e, NULL);
+        }
+        sd_event_source_disable_unref(c->leader_source);
+        sd_event_source_disable_unref(c->stop_timer);
+        sd_event_source_disable_unref(c->restart_timer);
+        safe_close(c->leader_pidfd);
+        settings_done(&c->settings);
+        free(c->name);
+        free(c->image);
+        free(c->lower_dir);
+        free(c->unit);
+        free(c->cgroup_path);
+        return mfree(c);
+}
+
+int container_runtime_dir(Container *c, char **ret) {
+        *ret = strjoin(c->manager->runtime_dir, "/containers/", c->id);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int container_state_dir(Container *c, char **ret) {
+        *ret = strjoin(c->manager->state_dir, "/containers/", c->id);
+        return *ret ? 0 : -ENOMEM;
+}
+
+bool container_is_active(Container *c) {
+        return IN_SET(c->state, CONTAINER_RUNNING, CONTAINER_PAUSED, CONTAINER_STOPPING) || c->spawn;
+}
+
+bool container_keeps_manager_busy(Container *c) {
+        return container_is_active(c) || c->state == CONTAINER_RESTARTING || c->exit_waiters || c->start_waiters;
+}
+
+void container_set_state(Container *c, ContainerState state) {
+        if (c->state == state)
+                return;
+        c->state = state;
+        container_emit_changed(c, "State", NULL);
+        manager_check_idle(c->manager);
+}
+
+Container *manager_find_container(Manager *m, const char *name_or_id) {
+        Container *c = hashmap_get(m->containers, name_or_id);
+
+        if (c)
+                return c;
+        return hashmap_get(m->containers_by_id, name_or_id);
+}
+
+Container *manager_find_container_by_pid(Manager *m, pid_t pid) {
+        _cleanup_free_ char *cg = NULL;
+        char path[64], line[1024];
+        _cleanup_fclose_ FILE *f = NULL;
+        Container *c;
+
+        /* The scope is the authority: /proc/PID/cgroup names it, whichever process of the container
+         * this is. */
+        snprintf(path, sizeof path, "/proc/%i/cgroup", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        while (fgets(line, sizeof line, f)) {
+                char *p = strstr(line, "/vessel-"), *e;
+                if (!p)
+                        continue;
+                p += strlen("/vessel-");
+                e = strstr(p, ".scope");
+                if (!e)
+                        continue;
+                *e = 0;
+                c = hashmap_get(m->containers, p);
+                if (c)
+                        return c;
+        }
+        return NULL;
+}
+
+int container_save(Container *c) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        json_object *o, *s = NULL;
+        const char *text;
+        int r;
+
+        r = container_state_dir(c, &dir);
+        if (r < 0)
+                return r;
+        r = settings_to_json(&c->settings, &s);
+        if (r < 0)
+                return r;
+
+        o = json_object_new_object();
+        json_object_object_add(o, "Name", json_object_new_string(c->name));
+        json_object_object_add(o, "Id", json_object_new_string(c->id));
+        json_object_object_add(o, "Image", json_object_new_string(c->image));
+        json_object_object_add(o, "RootDirectory", json_object_new_string(c->lower_dir));
+        /* "running" here means: a leader was running when we last looked */
+        json_object_object_add(o, "State", json_object_new_string(container_state_to_string(c->state)));
+        json_object_object_add(o, "Leader", json_object_new_int(c->leader));
+        json_object_object_add(o, "LeaderStartTime", json_object_new_uint64(c->leader_starttime));
+        json_object_object_add(o, "CreatedTimestamp", json_object_new_uint64(c->created_usec));
+        json_object_object_add(o, "StartedTimestamp", json_object_new_uint64(c->started_usec));
+        json_object_object_add(o, "FinishedTimestamp", json_object_new_uint64(c->finished_usec));
+        json_object_object_add(o, "ExitStatus", json_object_new_int(c->exit_status));
+        json_object_object_add(o, "ExitSignal", json_object_new_int(c->exit_signal));
+        json_object_object_add(o, "OOMKilled", json_object_new_boolean(c->oom_killed));
+        json_object_object_add(o, "RestartCount", json_object_new_int(c->restart_count));
+        json_object_object_add(o, "StopRequested", json_object_new_boolean(c->stop_requested));
+        json_object_object_add(o, "Settings", s);
+
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (dfd < 0)
+                r = -errno;
+        else
+                r = write_file_atomic_at(dfd, "container.json", text, strlen(text), 0600);
+        json_object_put(o);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to save container %s: %m", c->name);
+        return 0;
+}
+
+static bool image_is_dir(const char *image) {
+        return startswith(image, "dir:");
+}
+
+int container_create(Manager *m, const char *name, const char *image, Settings *settings, Container **ret,
+                     sd_bus_error *error) {
+        _cleanup_(container_freep) Container *c = NULL;
+        _cleanup_free_ char *generated = NULL, *dir = NULL, *p = NULL;
+        char id[CONTAINER_ID_LEN + 1];
+        struct stat st;
+        int r;
+
+        if (hashmap_size(m->containers) >= CONTAINERS_MAX)
+                return sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED, "Too many containers (%u).", CONTAINERS_MAX);
+
+        if (isempty(name)) {
+                for (unsigned attempt = 0;; attempt++) {
+                        generated = mfree(generated);
+                        r = container_name_generate(attempt / 8, &generated);
+                        if (r < 0)
+                                return r;
+                        if (!hashmap_get(m->containers, generated))
+                                break;
+                        if (attempt > 64)
+                                return sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED, "Could not generate a free name.");
+                }
+                name = generated;
+        } else if (!container_name_is_valid(name))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME,
+                                         "Invalid container name '%s': use up to 63 letters, digits, '-' and '.', "
+                                         "starting with a letter or digit.", name);
+
+        if (hashmap_get(m->containers, name))
+                return sd_bus_error_setf(error, BUS_ERROR_CONTAINER_EXISTS, "A container named '%s' exists already.", name);
+
+        if (!image_is_dir(image))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE,
+                                         "No image '%s': this version runs root directories only (dir:/path).", image);
+        const char *path = image + strlen("dir:");
+        if (!path_is_normalized_absolute(path) || streq(path, "/") || strpbrk(path, ",:\\"))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE,
+                                         "Image '%s' is not dir: followed by a normalized absolute path without ',' ':' '\\'.", image);
+        if (stat(path, &st) < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Root directory %s: %s", path, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Root directory %s is not a directory.", path);
+
+        if (strv_length(settings->command) == 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
+                                         "Invalid setting Command: a dir: image has no default command, give one.");
+
+        r = container_id_generate(id);
+        if (r < 0)
+                return r;
+
+        r = container_new(m, name, id, &c);
+        if (r < 0)
+                return r;
+        c->image = strdup(image);
+        c->lower_dir = strdup(path);
+        if (!c->image || !c->lower_dir)
+                return -ENOMEM;
+
+        /* the settings move over; the caller's stdio stays with the caller's Settings until start */
+        c->settings = *settings;
+        settings_init(settings);
+        settings->stdin_fd = TAKE_FD(c->settings.stdin_fd);
+        settings->stdout_fd = TAKE_FD(c->settings.stdout_fd);
+        settings->stderr_fd = TAKE_FD(c->settings.stderr_fd);
+
+        c->state = CONTAINER_CREATED;
+        c->created_usec = now_realtime();
+
+        r = container_state_dir(c, &dir);
+        if (r < 0)
+                return r;
+        r = mkdir_parents_and_self(dir, 0700);
+        if (r >= 0) {
+                p = strjoin(dir, "/upper");
+                r = p ? mkdir_parents_and_self(p, 0755) : -ENOMEM;
+        }
+        if (r >= 0) {
+                free(p);
+                p = strjoin(dir, "/work");
+                r = p ? mkdir_parents_and_self(p, 0700) : -ENOMEM;
+        }
+        if (r >= 0)
+                r = container_save(c);
+        if (r < 0) {
+                (void) rm_rf(dir);
+                return sd_bus_error_set_errnof(error, r, "Failed to create the state of container %s: %m", name);
+        }
+
+        log_info("Created container %s (%s) from %s.", c->name, c->id, c->image);
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int container_start(Container *c, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (c->spawn)
+                return pending_call_add(&c->start_waiters, message);
+        if (!IN_SET(c->state, CONTAINER_CREATED, CONTAINER_EXITED, CONTAINER_RESTARTING))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE, "Container %s is %s already.", c->name,
+                                         container_state_to_string(c->state));
+
+        c->restart_timer = sd_event_source_disable_unref(c->restart_timer);
+        c->stop_requested = false;
+        c->start_failed_early = false;
+
+        r = container_spawn(c, error);
+        if (r < 0)
+                return r;
+        return pending_call_add(&c->start_waiters, message);
+}
+
+static void container_dispatch_queued(Container *c);
+
+void container_on_started(Container *c, int r, const sd_bus_error *error) {
+        if (r >= 0) {
+                c->started_usec = now_realtime();
+                c->finished_usec = 0;
+                c->exit_status = c->exit_signal = 0;
+                c->oom_killed = false;
+                container_set_state(c, CONTAINER_RUNNING);
+                container_emit_changed(c, "StartedTimestamp", "FinishedTimestamp", "ExitStatus", "ExitSignal", NULL);
+                (void) container_save(c);
+                log_info("Started container %s, leader " PID_FMT ".", c->name, c->leader);
+                pending_calls_reply(&c->start_waiters, 0, NULL, NULL);
+        } else {
+                /* Did the command itself fail (then the container ran and exited 127/126), or its
+                 * setup (then it never ran)? */
+                c->start_failed_early = !c->exec_failed;
+                log_warning("Container %s failed to start: %s", c->name, error && error->message ? error->message : strerror(-r));
+                pending_calls_reply(&c->start_waiters, r, error, NULL);
+                if (c->exec_failed) {
+                        c->started_usec = now_realtime();
+                        container_set_state(c, CONTAINER_RUNNING);
+                }
+        }
+
+        /* an exit that overtook the end of the start */
+        if (c->exit_pending) {
+                c->exit_pending = false;
+                container_on_exit(c, c->pending_exit_status, c->pending_exit_signal);
+                return;
+        }
+        container_dispatch_queued(c);
+}
+
+/* vessel-init leaves the app's raw wait status in the runtime directory; it is the truth even when
+ * vesseld was not there to see the exit. */
+static int read_exit_file(Container *c, int *ret_status, int *ret_signal) {
+        _cleanup_free_ char *dir = NULL, *text = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        int r, raw;
+        char *p;
+
+        r = container_runtime_dir(c, &dir);
+        if (r < 0)
+                return r;
+        dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        r = read_full_file_at(dfd, "exit", 4096, &text, NULL);
+        if (r < 0)
+                return r;
+        p = strstr(text, "STATUS=");
+        if (!p || sscanf(p + strlen("STATUS="), "%i", &raw) != 1)
+                return -EBADMSG;
+        if (WIFEXITED(raw)) {
+                *ret_status = WEXITSTATUS(raw);
+                *ret_signal = 0;
+        } else if (WIFSIGNALED(raw)) {
+                *ret_status = 0;
+                *ret_signal = WTERMSIG(raw);
+        } else
+                return -EBADMSG;
+        return 0;
+}
+
+static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        c->restart_timer = sd_event_source_disable_unref(c->restart_timer);
+        if (c->state != CONTAINER_RESTARTING)
+                return 0;
+        c->restart_count++;
+        container_emit_changed(c, "RestartCount", NULL);
+        r = container_start(c, NULL, &error);
+        if (r < 0) {
+                log_warning("Failed to restart container %s: %s", c->name, error.message ?: strerror(-r));
+                container_set_state(c, CONTAINER_EXITED);
+                (void) container_save(c);
+        }
+        return 0;
+}
+
+static bool container_should_restart(Container *c) {
+        if (c->stop_requested || c->removed || c->start_failed_early)
+                return false;
+        switch (c->settings.restart) {
+        case RESTART_ALWAYS:
+                return true;
+        case RESTART_ON_FAILURE:
+                return c->exit_status != 0 || c->exit_signal != 0;
+        default:
+                return false;
+        }
+}
+
+static void container_schedule_restart(Container *c) {
+        uint64_t delay = RESTART_DELAY_MIN_USEC;
+        int r;
+
+        /* Docker's back-off: doubling from 100ms, reset when the container ran for 10s. */
+        if (c->finished_usec - c->started_usec < 10 * USEC_PER_SEC)
+                for (unsigned i = 0; i < c->restart_count && delay < RESTART_DELAY_MAX_USEC; i++)
+                        delay *= 2;
+        delay = MIN(delay, RESTART_DELAY_MAX_USEC);
+
+        container_set_state(c, CONTAINER_RESTARTING);
+        r = sd_event_add_time_relative(c->manager->event, &c->restart_timer, CLOCK_MONOTONIC, delay, 0,
+                                       on_restart_timer, c);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to schedule restart of %s: %m", c->name);
+                container_set_state(c, CONTAINER_EXITED);
+        }
+}
+
+static void container_finalize_remove(Container *c);
+
+void container_on_exit(Container *c, int status, int signal) {
+        int fs, fsig;
+
+        if (c->spawn) {
+                /* the start is still being reported: finish that first */
+                c->exit_pending = true;
+                c->pending_exit_status = status;
+                c->pending_exit_signal = signal;
+                return;
+        }
+
+        if (read_exit_file(c, &fs, &fsig) >= 0) {
+                status = fs;
+                signal = fsig;
+        } else if (status >= 128 && status < 128 + 65 && signal == 0 && !c->start_failed_early) {
+                /* vessel-init's own code for "killed by N" */
+                signal = status - 128;
+                status = 0;
+        }
+
+        c->leader_source = sd_event_source_disable_unref(c->leader_source);
+        c->leader_pidfd = safe_close(c->leader_pidfd);
+        c->leader = 0;
+        c->leader_starttime = 0;
+        c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
+        scope_cleanup_extra(c);
+        settings_close_stdio(&c->settings);
+
+        if (c->start_failed_early) {
+                /* it never ran: back to created, nothing to report */
+                container_set_state(c, CONTAINER_CREATED);
+                (void) container_save(c);
+                pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) 125, (int32_t) 0);
+                pending_calls_reply(&c->stop_waiters, 0, NULL, NULL);
+                if (c->remove_on_exit) {
+                        container_finalize_remove(c);
+                        return;
+                }
+                container_dispatch_queued(c);
+                return;
+        }
+
+        c->exit_status = status;
+        c->exit_signal = signal;
+        c->finished_usec = now_realtime();
+        log_info("Container %s exited, status %i%s%s.", c->name, status, signal ? ", signal SIG" : "",
+                 signal ? strempty(signal_to_name(signal)) : "");
+
+        if (container_should_restart(c))
+                container_schedule_restart(c);
+        else
+                container_set_state(c, CONTAINER_EXITED);
+        container_emit_changed(c, "FinishedTimestamp", "ExitStatus", "ExitSignal", NULL);
+        (void) container_save(c);
+
+        pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) status, (int32_t) signal);
+        pending_calls_reply(&c->stop_waiters, 0, NULL, NULL);
+
+        if (c->remove_on_exit || (c->settings.auto_remove && c->state == CONTAINER_EXITED)) {
+                container_finalize_remove(c);
+                return;
+        }
+        container_dispatch_queued(c);
+}
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+
+        c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
+        log_info("Container %s did not stop in time, killing it.", c->name);
+        if (c->leader_pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+        return 0;
+}
+
+static int container_queue(Container *c, sd_bus_message *message) {
+        if (!message)
+                return -EBUSY;
+        return pending_call_add(&c->queued, message);
+}
+
+int container_stop(Container *c, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (c->spawn)
+                return container_queue(c, message);
+
+        c->stop_requested = true;
+        if (c->state == CONTAINER_RESTARTING) {
+                c->restart_timer = sd_event_source_disable_unref(c->restart_timer);
+                container_set_state(c, CONTAINER_EXITED);
+                (void) container_save(c);
+        }
+        if (!container_is_active(c)) {
+                if (message)
+                        return sd_bus_reply_method_return(message, NULL);
+                return 0;
+        }
+
+        r = pending_call_add(&c->stop_waiters, message);
+        if (r < 0)
+                return r;
+        if (c->state == CONTAINER_STOPPING)
+                return 0;
+
+        if (c->state == CONTAINER_PAUSED)
+                (void) container_resume(c, NULL, NULL);
+        container_set_state(c, CONTAINER_STOPPING);
+        (void) container_save(c);
+
+        if (syscall(SYS_pidfd_send_signal, c->leader_pidfd, c->settings.stop_signal, NULL, 0) < 0 && errno != ESRCH)
+                log_warning_errno(errno, "Failed to signal container %s: %m", c->name);
+
+        r = sd_event_add_time_relative(c->manager->event, &c->stop_timer, CLOCK_MONOTONIC,
+                                       c->settings.stop_timeout_usec, 0, on_stop_timeout, c);
+        if (r < 0) {
+                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                log_warning_errno(r, "Failed to arm stop timer of %s, killed it: %m", c->name);
+        }
+        return 0;
+}
+
+static int on_kill_unit(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        sd_bus_message *message = userdata;
+
+        if (sd_bus_error_is_set(error))
+                (void) sd_bus_reply_method_error(message, error);
+        else
+                (void) sd_bus_reply_method_return(message, NULL);
+        sd_bus_message_unref(message);
+        return 0;
+}
+
+int container_kill(Container *c, const char *whom, int signo, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (!STR_IN_SET(whom, "leader", "all"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid whom '%s': use leader or all.", whom);
+        if (c->spawn)
+                return container_queue(c, message);
+        if (!container_is_active(c))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE, "Container %s is not running (%s).", c->name,
+                                         container_state_to_string(c->state));
+
+        /* the user's hand: no restart after this */
+        if (IN_SET(signo, SIGKILL, SIGTERM, SIGINT, SIGQUIT))
+                c->stop_requested = true;
+
+        if (streq(whom, "leader")) {
+                if (syscall(SYS_pidfd_send_signal, c->leader_pidfd, signo, NULL, 0) < 0)
+                        return sd_bus_error_set_errnof(error, errno, "Failed to signal container %s: %m", c->name);
+                return message ? sd_bus_reply_method_return(message, NULL) : 0;
+        }
+
+        /* every process of the scope: systemd knows them all */
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "KillUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ssi", c->unit, "all", (int32_t) signo);
+        if (r >= 0)
+                r = systemd_call(c->manager, m, on_kill_unit, sd_bus_message_ref(message));
+        if (r < 0) {
+                sd_bus_message_unref(message);
+                return r;
+        }
+        return 0;
+}
+
+static void container_finalize_remove(Container *c) {
+        Manager *m = c->manager;
+        _cleanup_free_ char *dir = NULL, *rundir = NULL, *path = NULL;
+        PendingCall *waiters = TAKE_PTR(c->remove_waiters);
+        int r;
+
+        c->removed = true;
+        if (container_state_dir(c, &dir) >= 0) {
+                r = rm_rf(dir);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove %s: %m", dir);
+        }
+        if (container_runtime_dir(c, &rundir) >= 0)
+                (void) rm_rf(rundir);
+        log_info("Removed container %s.", c->name);
+
+        if (container_get_path(c, &path) >= 0)
+                (void) manager_emit_signal(m, "ContainerRemoved", "so", c->name, path);
+        pending_calls_reply(&waiters, 0, NULL, NULL);
+        container_free(c);
+        manager_check_idle(m);
+}
+
+int container_remove(Container *c, bool force, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (c->spawn)
+                return container_queue(c, message);
+
+        if (container_is_active(c)) {
+                if (!force)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE,
+                                                 "Container %s is %s: stop it first, or remove with force.", c->name,
+                                                 container_state_to_string(c->state));
+                r = pending_call_add(&c->remove_waiters, message);
+                if (r < 0)
+                        return r;
+                c->remove_on_exit = true;
+                c->stop_requested = true;
+                if (c->state == CONTAINER_PAUSED)
+                        (void) container_resume(c, NULL, NULL);
+                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                return 0;
+        }
+
+        c->restart_timer = sd_event_source_disable_unref(c->restart_timer);
+        r = pending_call_add(&c->remove_waiters, message);
+        if (r < 0)
+                return r;
+        container_finalize_remove(c);
+        return 0;
+}
+
+int container_wait(Container *c, sd_bus_message *message) {
+        if (c->state == CONTAINER_EXITED && !c->spawn)
+                return sd_bus_reply_method_return(message, "ii", (int32_t) c->exit_status, (int32_t) c->exit_signal);
+        return pending_call_add(&c->exit_waiters, message);
+}
+
+int container_update(Container *c, const Settings *n, int mask, sd_bus_message *message, sd_bus_error *error) {
+        Settings *s = &c->settings;
+        int r;
+
+        if (c->spawn)
+                return container_queue(c, message);
+
+        /* take over the limits the call named */
+        if (mask & SETTING_LIMIT_MEMORY_MAX)
+                s->memory_max = n->memory_max;
+        if (mask & SETTING_LIMIT_MEMORY_HIGH)
+                s->memory_high = n->memory_high;
+        if (mask & SETTING_LIMIT_MEMORY_LOW)
+                s->memory_low = n->memory_low;
+        if (mask & SETTING_LIMIT_MEMORY_SWAP_MAX)
+                s->memory_swap_max = n->memory_swap_max;
+        if (mask & SETTING_LIMIT_CPU_WEIGHT)
+                s->cpu_weight = n->cpu_weight;
+        if (mask & SETTING_LIMIT_CPU_QUOTA)
+                s->cpu_quota_per_sec_usec = n->cpu_quota_per_sec_usec;
+        if (mask & SETTING_LIMIT_TASKS_MAX)
+                s->tasks_max = n->tasks_max;
+        if (mask & SETTING_LIMIT_IO_WEIGHT)
+                s->io_weight = n->io_weight;
+        if (mask & SETTING_LIMIT_ALLOWED_CPUS) {
+                free(s->allowed_cpus);
+                s->allowed_cpus = memdup(n->allowed_cpus, n->allowed_cpus_size);
+                s->allowed_cpus_size = n->allowed_cpus_size;
+                if (!s->allowed_cpus)
+                        return -ENOMEM;
+        }
+        if (mask & SETTING_LIMIT_STOP) {
+                s->stop_signal = n->stop_signal;
+                s->stop_timeout_usec = n->stop_timeout_usec;
+        }
+        if (mask & SETTING_LIMIT_RESTART)
+                s->restart = n->restart;
+        (void) container_save(c);
+        container_emit_changed(c, "MemoryMax", "MemoryHigh", "MemoryLow", "MemorySwapMax", "CPUWeight",
+                               "CPUQuotaPerSecUSec", "TasksMax", "IOWeight", "AllowedCPUs", "StopSignal",
+                               "StopTimeoutUSec", "Restart", NULL);
+
+        int live = mask & ~(SETTING_LIMIT_STOP | SETTING_LIMIT_RESTART);
+        if (!container_is_active(c) || live == 0)
+                return sd_bus_reply_method_return(message, NULL);
+
+        r = scope_update_extra(c, live);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to update the cgroups of %s: %m", c->name);
+        return scope_update(c, live, message);
+}
+
+int container_pause(Container *c, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (c->spawn)
+                return container_queue(c, message);
+        if (c->state == CONTAINER_PAUSED)
+                return message ? sd_bus_reply_method_return(message, NULL) : 0;
+        if (c->state != CONTAINER_RUNNING)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE, "Container %s is %s, not running.", c->name,
+                                         container_state_to_string(c->state));
+        r = scope_freeze(c, true, message);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to freeze container %s: %m", c->name);
+        container_set_state(c, CONTAINER_PAUSED);
+        (void) container_save(c);
+        return 0;
+}
+
+int container_resume(Container *c, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (c->spawn)
+                return container_queue(c, message);
+        if (c->state != CONTAINER_PAUSED)
+                return message ? sd_bus_reply_method_return(message, NULL) : 0;
+        r = scope_freeze(c, false, message);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to thaw container %s: %m", c->name);
+        container_set_state(c, CONTAINER_RUNNING);
+        (void) container_save(c);
+        return 0;
+}
+
+/* Calls that arrived while a start was in flight, in order. */
+static void container_dispatch_queued(Container *c) {
+        PendingCall *q = TAKE_PTR(c->queued);
+
+        while (q) {
+                PendingCall *next = q->next;
+                sd_bus_message *m = q->message;
+
+                /* re-run the method as if it came in now: the vtable handler reads it again */
+                (void) sd_bus_message_rewind(m, true);
+                (void) container_dispatch_message(c, m);
+                sd_bus_message_unref(m);
+                free(q->reply_path);
+                free(q);
+                q = next;
+        }
+}
+
+/* ----------------------------------------------------------------- load ---- */
+
+static int get_int(json_object *o, const char *k, int64_t *ret) {
+        json_object *e;
+        if (!json_object_object_get_ex(o, k, &e))
+                return -ENOENT;
+        *ret = json_object_get_int64(e);
+        return 0;
+}
+
+static int on_leader_gone(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Container *c = userdata;
+
+        /* not our child: no status from the kernel, the exit file has it (or the leader was killed
+         * before writing one) */
+        c->leader_source = sd_event_source_disable_unref(c->leader_source);
+        container_on_exit(c, 0, SIGKILL);
+        return 0;
+}
+
+int container_adopt(Container *c) {
+        uint64_t st = 0;
+        int fd, r;
+
+        fd = (int) syscall(SYS_pidfd_open, c->leader, 0);
+        if (fd < 0)
+                return -errno;
+        /* pids are reused: only the same process (same start time) is ours */
+        if (container_read_starttime(c->leader, &st) < 0 || st != c->leader_starttime) {
+                safe_close(fd);
+                return -ESRCH;
+        }
+        c->leader_pidfd = fd;
+        c->leader_is_child = false;
+        r = sd_event_add_io(c->manager->event, &c->leader_source, fd, EPOLLIN, on_leader_gone, c);
+        if (r < 0)
+                return r;
+        return scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
+}
+
+int container_load(Manager *m, const char *id, Container **ret) {
+        _cleanup_(container_freep) Container *c = NULL;
+        _cleanup_free_ char *dir = NULL, *text = NULL;
+        json_object *o = NULL, *e;
+        int64_t v;
+        int r;
+
+        dir = strjoin(m->state_dir, "/containers/", id);
+        if (!dir)
+                return -ENOMEM;
+        {
+                _cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (dfd < 0)
+                        return -errno;
+                r = read_full_file_at(dfd, "container.json", 4 << 20, &text, NULL);
+                if (r < 0)
+                        return r;
+        }
+        o = json_tokener_parse(text);
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+
+        const char *name = json_object_object_get_ex(o, "Name", &e) ? json_object_get_string(e) : NULL;
+        if (!container_name_is_valid(name) || hashmap_get(m->containers, name)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        r = container_new(m, name, id, &c);
+        if (r < 0)
+                goto finish;
+        r = -EBADMSG;
+        if (!json_object_object_get_ex(o, "Image", &e) || !(c->image = strdup(json_object_get_string(e))))
+                goto finish;
+        if (!json_object_object_get_ex(o, "RootDirectory", &e) || !(c->lower_dir = strdup(json_object_get_string(e))))
+                goto finish;
+        if (!json_object_object_get_ex(o, "State", &e) || (c->state = container_state_from_string(json_object_get_string(e))) < 0)
+                goto finish;
+        if (get_int(o, "Leader", &v) >= 0)
+                c->leader = v;
+        if (json_object_object_get_ex(o, "LeaderStartTime", &e))
+                c->leader_starttime = json_object_get_uint64(e);
+        if (json_object_object_get_ex(o, "CreatedTimestamp", &e))
+                c->created_usec = json_object_get_uint64(e);
+        if (json_object_object_get_ex(o, "StartedTimestamp", &e))
+                c->started_usec = json_object_get_uint64(e);
+        if (json_object_object_get_ex(o, "FinishedTimestamp", &e))
+                c->finished_usec = json_object_get_uint64(e);
+        if (get_int(o, "ExitStatus", &v) >= 0)
+                c->exit_status = v;
+        if (get_int(o, "ExitSignal", &v) >= 0)
+                c->exit_signal = v;
+        if (get_int(o, "RestartCount", &v) >= 0)
+                c->restart_count = v;
+        if (json_object_object_get_ex(o, "OOMKilled", &e))
+                c->oom_killed = json_object_get_boolean(e);
+        if (json_object_object_get_ex(o, "StopRequested", &e))
+                c->stop_requested = json_object_get_boolean(e);
+        if (!json_object_object_get_ex(o, "Settings", &e))
+                goto finish;
+        r = settings_from_json(&c->settings, e);
+        if (r < 0)
+                goto finish;
+
+        *ret = TAKE_PTR(c);
+        r = 0;
+finish:
+        json_object_put(o);
+        return r;
+}
+
+int manager_load_containers(Manager *m) {
+        _cleanup_free_ char *dir = NULL;
+        DIR *d;
+        Container *c;
+
+        dir = strjoin(m->state_dir, "/containers");
+        if (!dir)
+                return log_oom();
+        (void) mkdir(dir, 0700);
+        d = opendir(dir);
+        if (!d)
+                return log_error_errno(errno, "Failed to open %s: %m", dir);
+
+        for (struct dirent *de; (de = readdir(d));) {
+                int r;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (!container_id_is_valid(de->d_name)) {
+                        log_warning("Ignoring stray %s/%s.", dir, de->d_name);
+                        continue;
+                }
+                r = container_load(m, de->d_name, &c);
+                if (r < 0) {
+                        /* a create that crashed before its record was complete: debris */
+                        _cleanup_free_ char *p = strjoin(dir, "/", de->d_name);
+                        log_warning_errno(r, "Container record %s is unusable, removing it: %m", de->d_name);
+                        if (p)
+                                (void) rm_rf(p);
+                        continue;
+                }
+
+                if (IN_SET(c->state, CONTAINER_RUNNING, CONTAINER_PAUSED, CONTAINER_STOPPING)) {
+                        r = c->leader > 0 ? container_adopt(c) : -ESRCH;
+                        if (r < 0) {
+                                log_info("Container %s exited while vesseld was away.", c->name);
+                                c->leader_pidfd = safe_close(c->leader_pidfd);
+                                container_on_exit(c, 0, SIGKILL);
+                        } else
+                                log_info("Re-adopted container %s, leader " PID_FMT ".", c->name, c->leader);
+                } else if (c->state == CONTAINER_RESTARTING)
+                        container_schedule_restart(c);
+        }
+        closedir(d);
+        return 0;
+}

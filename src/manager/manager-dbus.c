@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+
+#include "bus-util.h"
+#include "container-dbus.h"
+#include "container.h"
+#include "log.h"
+#include "manager.h"
+#include "string-util.h"
+
+int manager_emit_signal(Manager *m, const char *member, const char *types, ...) {
+        int r = 0;
+
+        MANAGER_FOREACH_BUS(bus, m) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+                va_list ap;
+
+                r = sd_bus_message_new_signal(bus, &s, VESSEL_OBJECT_PATH, VESSEL_MANAGER_INTERFACE, member);
+                if (r < 0)
+                        continue;
+                va_start(ap, types);
+                r = sd_bus_message_appendv(s, types, ap);
+                va_end(ap);
+                if (r >= 0)
+                        (void) sd_bus_send(bus, s, NULL);
+        }
+        return r;
+}
+
+/* Looks up the container named by the first argument, or fails with NoSuchContainer naming it. */
+static int find_container(Manager *m, sd_bus_message *message, Container **ret, sd_bus_error *error) {
+        const char *name;
+        Container *c;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        c = manager_find_container(m, name);
+        if (!c) {
+                if (isempty(name))
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "No container name given.");
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CONTAINER, "No container named '%s'.", name);
+        }
+        *ret = c;
+        return 0;
+}
+
+static int reply_path(sd_bus_message *message, Container *c) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        r = container_get_path(c, &p);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", p);
+}
+
+static int method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = ASSERT_PTR(userdata);
+        Container *c;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssuo)");
+        if (r < 0)
+                return r;
+        HASHMAP_FOREACH(c, m->containers) {
+                _cleanup_free_ char *p = NULL;
+
+                r = container_get_path(c, &p);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(ssssuo)", c->name, c->image, container_state_to_string(c->state),
+                                          c->unit, (uint32_t) c->leader, p);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Container *c;
+        int r;
+
+        r = find_container(userdata, message, &c, error);
+        if (r < 0)
+                return r;
+        return reply_path(message, c);
+}
+
+static int method_get_container_by_pid(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        Container *c;
+        uint32_t pid;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &pid);
+        if (r < 0)
+                return r;
+        if (pid == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "PID 0 names no process.");
+        c = manager_find_container_by_pid(m, pid);
+        if (!c)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CONTAINER, "PID %u belongs to no container.", pid);
+        return reply_path(message, c);
+}
+
+static int create_common(sd_bus_message *message, Manager *m, Container **ret, Settings *settings, sd_bus_error *error) {
+        const char *name, *image;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &name, &image);
+        if (r < 0)
+                return r;
+        if (isempty(image))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image given.");
+        r = settings_parse_bus(settings, message, SETTINGS_CREATE, m->cgroup_layout, error);
+        if (r < 0)
+                return r;
+
+        r = bus_verify_caller_privileged(message, error);
+        if (r <= 0)
+                return r;
+
+        r = container_create(m, name, image, settings, ret, error);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *p = NULL;
+        if (container_get_path(*ret, &p) >= 0)
+                (void) manager_emit_signal(m, "ContainerNew", "so", (*ret)->name, p);
+        return 1;
+}
+
+static int method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(settings_done) Settings settings;
+        Container *c;
+        int r;
+
+        settings_init(&settings);
+        r = create_common(message, userdata, &c, &settings, error);
+        if (r <= 0)
+                return r;
+        /* an attached stdio only makes sense for a start that follows at once */
+        return reply_path(message, c);
+}
+
+static int method_run_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(settings_done) Settings settings;
+        _cleanup_free_ char *p = NULL;
+        Container *c;
+        int r;
+
+        settings_init(&settings);
+        r = create_common(message, userdata, &c, &settings, error);
+        if (r <= 0)
+                return r;
+
+        /* hand the caller's stdio to this start */
+        c->settings.stdin_fd = TAKE_FD(settings.stdin_fd);
+        c->settings.stdout_fd = TAKE_FD(settings.stdout_fd);
+        c->settings.stderr_fd = TAKE_FD(settings.stderr_fd);
+
+        r = container_get_path(c, &p);
+        if (r < 0)
+                return r;
+        r = container_start(c, NULL, error);
+        if (r < 0) {
+                settings_close_stdio(&c->settings);
+                if (c->settings.auto_remove)
+                        (void) container_remove(c, /* force= */ true, NULL, NULL);
+                return r;
+        }
+        r = pending_call_add_with_path(&c->start_waiters, message, p);
+        return r < 0 ? r : 1;
+}
+
+#define BY_NAME(fn)                                                                                  \
+        static int method_##fn##_container(sd_bus_message *message, void *userdata, sd_bus_error *error) { \
+                Container *c;                                                                        \
+                int r = find_container(userdata, message, &c, error);                                \
+                if (r < 0)                                                                           \
+                        return r;                                                                    \
+                return bus_container_method_##fn(message, c, error);                                 \
+        }
+
+BY_NAME(start)
+BY_NAME(stop)
+BY_NAME(kill)
+BY_NAME(remove)
+BY_NAME(wait)
+BY_NAME(update)
+BY_NAME(pause)
+BY_NAME(resume)
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("CreateContainer", SD_BUS_ARGS("s", name, "s", image, "a(sv)", settings),
+                                SD_BUS_RESULT("o", path), method_create_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RunContainer", SD_BUS_ARGS("s", name, "s", image, "a(sv)", settings),
+                                SD_BUS_RESULT("o", path), method_run_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StartContainer", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_start_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("WaitContainer", SD_BUS_ARGS("s", name), SD_BUS_RESULT("i", status, "i", signal),
+                                method_wait_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("StopContainer", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_stop_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("KillContainer", SD_BUS_ARGS("s", name, "s", whom, "i", signal), SD_BUS_NO_RESULT,
+                                method_kill_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveContainer", SD_BUS_ARGS("s", name, "b", force), SD_BUS_NO_RESULT,
+                                method_remove_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PauseContainer", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_pause_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResumeContainer", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                method_resume_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("UpdateContainer", SD_BUS_ARGS("s", name, "a(sv)", settings), SD_BUS_NO_RESULT,
+                                method_update_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListContainers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssuo)", containers),
+                                method_list_containers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetContainer", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", path),
+                                method_get_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetContainerByPID", SD_BUS_ARGS("u", pid), SD_BUS_RESULT("o", path),
+                                method_get_container_by_pid, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerNew", SD_BUS_ARGS("s", name, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("ContainerRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
+        SD_BUS_VTABLE_END,
+};
+
+int manager_add_bus_objects(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, VESSEL_OBJECT_PATH, VESSEL_MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus, NULL, VESSEL_CONTAINER_PATH_PREFIX, VESSEL_CONTAINER_INTERFACE,
+                                       container_vtable, container_object_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(bus, NULL, VESSEL_CONTAINER_PATH_PREFIX, container_node_enumerator, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object_manager(bus, NULL, VESSEL_OBJECT_PATH);
+}

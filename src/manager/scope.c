@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "bus-util.h"
+#include "fd-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "scope.h"
+#include "string-util.h"
+
+#define SYSTEMD_CALLS_MAX 100
+
+typedef struct SystemdCall {
+        Manager *manager;
+        sd_bus_message *call;
+        sd_bus_slot *slot;
+        SystemdCallback callback;
+        void *userdata;
+        struct SystemdCall *next; /* queue */
+} SystemdCall;
+
+static SystemdCall *systemd_call_free(SystemdCall *c) {
+        if (!c)
+                return NULL;
+        sd_bus_message_unref(c->call);
+        sd_bus_slot_unref(c->slot);
+        return mfree(c);
+}
+
+static void systemd_queue_dispatch(Manager *m);
+
+static int on_systemd_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        SystemdCall *c = userdata;
+        Manager *m = c->manager;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        assert(m->n_systemd_calls > 0);
+        m->n_systemd_calls--;
+
+        (void) sd_bus_error_copy(&error, sd_bus_message_get_error(reply));
+        (void) c->callback(reply, c->userdata, &error);
+        sd_bus_error_free(&error);
+
+        /* the slot is floating-free: drop our reference, which frees it and with it this call */
+        c->slot = sd_bus_slot_unref(c->slot);
+        systemd_call_free(c);
+
+        systemd_queue_dispatch(m);
+        manager_check_idle(m);
+        return 1;
+}
+
+static int systemd_call_send(SystemdCall *c) {
+        Manager *m = c->manager;
+        int r;
+
+        r = sd_bus_call_async(m->bus, &c->slot, c->call, on_systemd_reply, c, 0);
+        if (r < 0)
+                return r;
+        m->n_systemd_calls++;
+        return 0;
+}
+
+static void systemd_queue_dispatch(Manager *m) {
+        while (m->systemd_queue && m->n_systemd_calls < SYSTEMD_CALLS_MAX) {
+                SystemdCall *c = m->systemd_queue;
+                int r;
+
+                m->systemd_queue = c->next;
+                if (!m->systemd_queue)
+                        m->systemd_queue_tail = NULL;
+                c->next = NULL;
+
+                r = systemd_call_send(c);
+                if (r < 0) {
+                        _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
+                        sd_bus_error_set_errnof(&error, r, "Failed to call systemd: %m");
+                        (void) c->callback(NULL, c->userdata, &error);
+                        systemd_call_free(c);
+                }
+        }
+}
+
+int systemd_call(Manager *m, sd_bus_message *call, SystemdCallback cb, void *userdata) {
+        SystemdCall *c;
+        int r;
+
+        if (!m->bus)
+                return -ENOTCONN;
+
+        c = calloc(1, sizeof(SystemdCall));
+        if (!c)
+                return -ENOMEM;
+        *c = (SystemdCall) {
+                .manager = m,
+                .call = sd_bus_message_ref(call),
+                .callback = cb,
+                .userdata = userdata,
+        };
+
+        if (m->n_systemd_calls < SYSTEMD_CALLS_MAX) {
+                r = systemd_call_send(c);
+                if (r < 0) {
+                        systemd_call_free(c);
+                        return r;
+                }
+                return 0;
+        }
+
+        if (m->systemd_queue_tail)
+                m->systemd_queue_tail->next = c;
+        else
+                m->systemd_queue = c;
+        m->systemd_queue_tail = c;
+        return 0;
+}
+
+static Container *container_by_unit(Manager *m, const char *unit) {
+        _cleanup_free_ char *name = NULL;
+        const char *p = startswith_ptr(unit, "vessel-");
+
+        if (!p || !endswith(p, ".scope"))
+                return NULL;
+        name = strndup(p, strlen(p) - strlen(".scope"));
+        if (!name)
+                return NULL;
+        return hashmap_get(m->containers, name);
+}
+
+static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *path, *unit, *result;
+        Container *c;
+        uint32_t id;
+        int r;
+
+        r = sd_bus_message_read(message, "uoss", &id, &path, &unit, &result);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to parse JobRemoved: %m");
+                return 0;
+        }
+
+        c = hashmap_remove(m->jobs, path);
+        if (!c) {
+                /* The signal may overtake our bookkeeping only if the reply to StartTransientUnit has not
+                 * been processed yet; remember the result on the container then. */
+                c = container_by_unit(m, unit);
+                if (!c || !c->spawn)
+                        return 0;
+                container_spawn_scope_done(c, streq(result, "done") ? 0 : -EIO, result);
+                return 0;
+        }
+
+        container_spawn_scope_done(c, streq(result, "done") ? 0 : -EIO, result);
+        return 0;
+}
+
+int scope_manager_init(Manager *m) {
+        int r;
+
+        m->jobs = hashmap_new();
+        if (!m->jobs)
+                return log_oom();
+
+        if (!m->bus)
+                return 0;
+
+        /* One match for every container; installed before any job exists, so none is missed. */
+        r = sd_bus_match_signal_async(m->bus, &m->job_removed_slot, "org.freedesktop.systemd1",
+                                      "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                      "JobRemoved", match_job_removed, NULL, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add JobRemoved match: %m");
+
+        /* systemd sends job signals only to subscribed clients. */
+        r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "Subscribe", NULL, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to subscribe to systemd: %m");
+        return 0;
+}
+
+void scope_manager_done(Manager *m) {
+        while (m->systemd_queue) {
+                SystemdCall *c = m->systemd_queue;
+                m->systemd_queue = c->next;
+                systemd_call_free(c);
+        }
+        m->systemd_queue_tail = NULL;
+        m->job_removed_slot = sd_bus_slot_unref(m->job_removed_slot);
+        hashmap_free(m->jobs);
+        m->jobs = NULL;
+}
+
+static int append_limits(sd_bus_message *msg, Container *c, int mask) {
+        const Settings *s = &c->settings;
+        bool v1 = c->manager->cgroup_layout == CGROUP_LAYOUT_LEGACY;
+        int r = 0;
+
+#define APPEND_T(bit, name, value)                                                  \
+        if ((mask & (bit)) && r >= 0)                                               \
+                r = sd_bus_message_append(msg, "(sv)", name, "t", (uint64_t) (value));
+
+        APPEND_T(SETTING_LIMIT_MEMORY_MAX, "MemoryMax", s->memory_max);
+        APPEND_T(SETTING_LIMIT_MEMORY_HIGH, "MemoryHigh", s->memory_high);
+        APPEND_T(SETTING_LIMIT_MEMORY_SWAP_MAX, "MemorySwapMax", s->memory_swap_max);
+        /* systemd has no soft limit on v1 (MemoryLow needs v2): we write it ourselves there */
+        if (!v1)
+                APPEND_T(SETTING_LIMIT_MEMORY_LOW, "MemoryLow", s->memory_low == SETTING_UNSET ? 0 : s->memory_low);
+        /* "unset" means the default: 100 for weights, no quota, no limit */
+        APPEND_T(SETTING_LIMIT_CPU_WEIGHT, "CPUWeight", s->cpu_weight);
+        APPEND_T(SETTING_LIMIT_CPU_QUOTA, "CPUQuotaPerSecUSec", s->cpu_quota_per_sec_usec);
+        APPEND_T(SETTING_LIMIT_TASKS_MAX, "TasksMax", s->tasks_max);
+        APPEND_T(SETTING_LIMIT_IO_WEIGHT, "IOWeight", s->io_weight);
+#undef APPEND_T
+        if ((mask & SETTING_LIMIT_ALLOWED_CPUS) && !v1 && r >= 0) {
+                r = sd_bus_message_open_container(msg, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(msg, "s", "AllowedCPUs");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(msg, 'v', "ay");
+                if (r >= 0)
+                        r = sd_bus_message_append_array(msg, 'y', s->allowed_cpus, s->allowed_cpus ? s->allowed_cpus_size : 0);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(msg);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(msg);
+        }
+        return r;
+}
+
+static int settings_limit_mask(const Settings *s) {
+        int mask = 0;
+
+        if (s->memory_max != SETTING_UNSET)
+                mask |= SETTING_LIMIT_MEMORY_MAX;
+        if (s->memory_high != SETTING_UNSET)
+                mask |= SETTING_LIMIT_MEMORY_HIGH;
+        if (s->memory_low != SETTING_UNSET)
+                mask |= SETTING_LIMIT_MEMORY_LOW;
+        if (s->memory_swap_max != SETTING_UNSET)
+                mask |= SETTING_LIMIT_MEMORY_SWAP_MAX;
+        if (s->cpu_weight != SETTING_UNSET)
+                mask |= SETTING_LIMIT_CPU_WEIGHT;
+        if (s->cpu_quota_per_sec_usec != SETTING_UNSET)
+                mask |= SETTING_LIMIT_CPU_QUOTA;
+        if (s->tasks_max != SETTING_UNSET)
+                mask |= SETTING_LIMIT_TASKS_MAX;
+        if (s->io_weight != SETTING_UNSET)
+                mask |= SETTING_LIMIT_IO_WEIGHT;
+        if (s->allowed_cpus)
+                mask |= SETTING_LIMIT_ALLOWED_CPUS;
+        return mask;
+}
+
+static int scope_start_send(Container *c, bool retry);
+
+static int on_reset_failed(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        int r;
+
+        if (!c->spawn)
+                return 0;
+        r = scope_start_send(c, /* retry= */ false);
+        if (r < 0)
+                container_spawn_scope_done(c, r, "failed to resend StartTransientUnit");
+        return 0;
+}
+
+static int on_start_transient_unit(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        const char *job;
+        int r;
+
+        if (!c->spawn)
+                return 0;
+
+        if (sd_bus_error_is_set(error)) {
+                /* A failed leftover of an earlier container of this name: reset it and try once more,
+                 * as crun does. */
+                if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") && c->spawn &&
+                    container_spawn_may_retry(c)) {
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+                        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1",
+                                                           "/org/freedesktop/systemd1",
+                                                           "org.freedesktop.systemd1.Manager", "ResetFailedUnit");
+                        if (r >= 0)
+                                r = sd_bus_message_append(m, "s", c->unit);
+                        if (r >= 0)
+                                r = systemd_call(c->manager, m, on_reset_failed, c);
+                        if (r >= 0)
+                                return 0;
+                }
+                container_spawn_scope_done(c, -sd_bus_error_get_errno(error) ?: -EIO, error->message);
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0) {
+                container_spawn_scope_done(c, r, "unexpected reply to StartTransientUnit");
+                return 0;
+        }
+        if (container_spawn_scope_is_done(c))
+                return 0; /* JobRemoved came first */
+
+        r = hashmap_put(c->manager->jobs, container_spawn_set_job(c, job), c);
+        if (r < 0)
+                container_spawn_scope_done(c, r, "out of memory");
+        return 0;
+}
+
+static int scope_start_send(Container *c, bool retry) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *description = NULL;
+        Manager *mgr = c->manager;
+        int r;
+
+        r = sd_bus_message_new_method_call(mgr->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ss", c->unit, "fail");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+
+        description = strjoin("Vessel container ", c->name);
+        if (!description)
+                return -ENOMEM;
+
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                                  "Description", "s", description,
+                                  "Slice", "s", c->settings.slice ?: "machine.slice",
+                                  "Delegate", "b", 1,
+                                  "CollectMode", "s", "inactive-or-failed",
+                                  "CPUAccounting", "b", 1,
+                                  "MemoryAccounting", "b", 1,
+                                  "TasksAccounting", "b", 1,
+                                  "IOAccounting", "b", 1,
+                                  "PIDs", "au", 1, (uint32_t) c->leader);
+        if (r < 0)
+                return r;
+
+        r = append_limits(m, c, settings_limit_mask(&c->settings));
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+
+        return systemd_call(mgr, m, on_start_transient_unit, c);
+}
+
+int scope_start(Container *c) {
+        return scope_start_send(c, /* retry= */ true);
+}
+
+static int on_set_unit_properties(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        sd_bus_message *message = userdata;
+
+        if (message) {
+                if (sd_bus_error_is_set(error))
+                        (void) sd_bus_reply_method_error(message, error);
+                else
+                        (void) sd_bus_reply_method_return(message, NULL);
+                sd_bus_message_unref(message);
+        }
+        return 0;
+}
+
+int scope_update(Container *c, int mask, sd_bus_message *message) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1",
+                                           "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                           "SetUnitProperties");
+        if (r < 0)
+                return r;
+        /* runtime=true: a daemon-reload keeps them (they live in /run), nothing is written to /etc */
+        r = sd_bus_message_append(m, "sb", c->unit, 1);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = append_limits(m, c, mask);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+
+        r = systemd_call(c->manager, m, on_set_unit_properties, sd_bus_message_ref(message));
+        if (r < 0)
+                sd_bus_message_unref(message);
+        return r;
+}
+
+int scope_cgroup_path(const char *slice, const char *unit, char **ret) {
+        _cleanup_free_ char *path = NULL;
+        const char *dash;
+
+        if (!slice)
+                slice = "machine.slice";
+        if (streq(slice, "-.slice"))
+                return (*ret = strjoin("/", unit)) ? 0 : -ENOMEM;
+
+        /* a-b-c.slice lives in /a.slice/a-b.slice/a-b-c.slice */
+        path = strdup("");
+        if (!path)
+                return -ENOMEM;
+        for (const char *p = slice;; p = dash + 1) {
+                _cleanup_free_ char *prefix = NULL, *n = NULL;
+
+                dash = strchr(p, '-');
+                if (!dash) {
+                        n = strjoin(path, "/", slice);
+                        if (!n)
+                                return -ENOMEM;
+                        free(path);
+                        path = TAKE_PTR(n);
+                        break;
+                }
+                prefix = strndup(slice, dash - slice);
+                if (!prefix)
+                        return -ENOMEM;
+                n = strjoin(path, "/", prefix, ".slice");
+                if (!n)
+                        return -ENOMEM;
+                free(path);
+                path = TAKE_PTR(n);
+        }
+        *ret = strjoin(path, "/", unit);
+        return *ret ? 0 : -ENOMEM;
+}
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static int cgroup_write(const char *controller, const char *path, const char *file, const char *value) {
+        _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", controller, path, "/", file);
+
+        if (!p)
+                return -ENOMEM;
+        return write_string_file(p, value);
+}
+
+static int cgroup_read(const char *controller, const char *path, const char *file, char **ret) {
+        _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", controller, path, "/", file);
+
+        if (!p)
+                return -ENOMEM;
+        return read_one_line_file(p, ret);
+}
+
+static int cgroup_mkdir_p(const char *controller, const char *path) {
+        _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", controller, path);
+
+        if (!p)
+                return -ENOMEM;
+        return mkdir_parents_and_self(p, 0755);
+}
+
+/* A new v1 cpuset cgroup starts with empty cpus and mems: a task can't join it before both are set,
+ * so copy them down from the parent, level by level. */
+static int cpuset_inherit(const char *path) {
+        _cleanup_free_ char *parent = strdup(path);
+        char *slash;
+        int r;
+
+        if (!parent)
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (!slash)
+                return -EINVAL;
+        *slash = 0;
+        if (*parent) {
+                r = cpuset_inherit(parent);
+                if (r < 0)
+                        return r;
+        }
+        FOREACH_STRING(f, "cpuset.cpus", "cpuset.mems") {
+                _cleanup_free_ char *v = NULL, *mine = NULL;
+
+                if (cgroup_read("cpuset", path, f, &mine) >= 0 && !isempty(mine))
+                        continue;
+                r = cgroup_read("cpuset", parent, f, &v);
+                if (r < 0)
+                        return r;
+                r = cgroup_write("cpuset", path, f, v);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int scope_update_extra(Container *c, int mask) {
+        int r;
+
+        if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY || !c->cgroup_path)
+                return 0;
+
+        if (mask & SETTING_LIMIT_ALLOWED_CPUS) {
+                _cleanup_free_ char *cpus = NULL;
+
+                if (c->settings.allowed_cpus)
+                        r = format_cpuset(c->settings.allowed_cpus, c->settings.allowed_cpus_size, &cpus);
+                else
+                        r = cgroup_read("cpuset", "", "cpuset.cpus", &cpus);
+                if (r < 0)
+                        return r;
+                r = cgroup_write("cpuset", c->cgroup_path, "cpuset.cpus", cpus);
+                if (r < 0)
+                        return r;
+        }
+        if (mask & SETTING_LIMIT_MEMORY_LOW) {
+                char buf[32];
+                if (c->settings.memory_low == SETTING_UNSET)
+                        snprintf(buf, sizeof buf, "-1");
+                else
+                        snprintf(buf, sizeof buf, "%" PRIu64, c->settings.memory_low);
+                r = cgroup_write("memory", c->cgroup_path, "memory.soft_limit_in_bytes", buf);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int scope_attach_extra(Container *c, pid_t pid) {
+        char buf[32];
+        int r;
+
+        if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY)
+                return 0;
+
+        /* systemd 252 manages neither cpuset nor freezer on v1: those two cgroups are ours, at the
+         * scope's path, and the only cgroup directories we ever create. */
+        snprintf(buf, sizeof buf, "%i", (int) pid);
+        FOREACH_STRING(ctl, "cpuset", "freezer") {
+                r = cgroup_mkdir_p(ctl, c->cgroup_path);
+                if (r < 0)
+                        return r;
+                if (streq(ctl, "cpuset")) {
+                        r = cpuset_inherit(c->cgroup_path);
+                        if (r < 0)
+                                return r;
+                }
+                r = cgroup_write(ctl, c->cgroup_path, "cgroup.procs", buf);
+                if (r < 0)
+                        return r;
+        }
+        return scope_update_extra(c, (c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0) |
+                                             (c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0));
+}
+
+void scope_cleanup_extra(Container *c) {
+        if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY || !c->cgroup_path)
+                return;
+        FOREACH_STRING(ctl, "cpuset", "freezer") {
+                _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", ctl, c->cgroup_path);
+                if (p)
+                        (void) rmdir(p);
+        }
+}
+
+static int read_keyed(const char *controller, const char *path, const char *file, const char *key,
+                      uint64_t *ret) {
+        _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", controller, path, "/", file);
+        _cleanup_fclose_ FILE *f = NULL;
+        char line[256];
+        uint64_t sum = 0;
+        bool found = false;
+
+        if (!p)
+                return -ENOMEM;
+        f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof line, f)) {
+                /* v2 io.stat: "8:0 rbytes=… wbytes=…"; v1 blkio: "8:0 Read 123"; keyed: "key 123" */
+                char *k = strstr(line, key);
+                uint64_t v;
+                if (!k || (k != line && k[-1] != ' '))
+                        continue;
+                k += strlen(key);
+                if (sscanf(k, "%" SCNu64, &v) == 1) {
+                        sum += v;
+                        found = true;
+                }
+        }
+        if (!found)
+                return -ENODATA;
+        *ret = sum;
+        return 0;
+}
+
+int scope_read_figure(Container *c, const char *property, uint64_t *ret) {
+        _cleanup_free_ char *v = NULL;
+        bool v1 = c->manager->cgroup_layout == CGROUP_LAYOUT_LEGACY;
+        uint64_t x;
+        int r;
+
+        if (!c->cgroup_path || !container_is_active(c))
+                return -ENODATA;
+
+        if (streq(property, "MemoryCurrent"))
+                r = v1 ? cgroup_read("memory", c->cgroup_path, "memory.usage_in_bytes", &v)
+                       : cgroup_read("", c->cgroup_path, "memory.current", &v);
+        else if (streq(property, "TasksCurrent"))
+                r = v1 ? cgroup_read("pids", c->cgroup_path, "pids.current", &v)
+                       : cgroup_read("", c->cgroup_path, "pids.current", &v);
+        else if (streq(property, "CPUUsageNSec")) {
+                if (v1)
+                        r = cgroup_read("cpuacct", c->cgroup_path, "cpuacct.usage", &v);
+                else {
+                        r = read_keyed("", c->cgroup_path, "cpu.stat", "usage_usec ", &x);
+                        if (r >= 0)
+                                *ret = x * 1000;
+                        return r;
+                }
+        } else if (streq(property, "IOReadBytes"))
+                return v1 ? read_keyed("blkio", c->cgroup_path, "blkio.throttle.io_service_bytes", "Read ", ret)
+                          : read_keyed("", c->cgroup_path, "io.stat", "rbytes=", ret);
+        else if (streq(property, "IOWriteBytes"))
+                return v1 ? read_keyed("blkio", c->cgroup_path, "blkio.throttle.io_service_bytes", "Write ", ret)
+                          : read_keyed("", c->cgroup_path, "io.stat", "wbytes=", ret);
+        else
+                return -EINVAL;
+        if (r < 0)
+                return r;
+        return safe_atou64(v, ret);
+}
+
+int scope_freeze(Container *c, bool freeze, sd_bus_message *message) {
+        int r;
+
+        if (c->manager->cgroup_layout == CGROUP_LAYOUT_LEGACY) {
+                _cleanup_free_ char *state = NULL;
+
+                r = cgroup_write("freezer", c->cgroup_path, "freezer.state", freeze ? "FROZEN" : "THAWED");
+                if (r < 0)
+                        return r;
+                /* FREEZING settles within a few ms unless a task is stuck in the kernel */
+                for (unsigned i = 0; freeze && i < 200; i++) {
+                        state = mfree(state);
+                        if (cgroup_read("freezer", c->cgroup_path, "freezer.state", &state) >= 0 && streq(state, "FROZEN"))
+                                break;
+                        (void) usleep(1000);
+                }
+                return message ? sd_bus_reply_method_return(message, NULL) : 0;
+        }
+
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", freeze ? "FreezeUnit" : "ThawUnit");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", c->unit);
+        if (r < 0)
+                return r;
+        r = systemd_call(c->manager, m, on_set_unit_properties, sd_bus_message_ref(message));
+        if (r < 0)
+                sd_bus_message_unref(message);
+        return r;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "container.h"
+#include "manager.h"
+
+/* The systemd client: one JobRemoved match for all containers, StartTransientUnit, SetUnitProperties,
+ * and the v1 controllers systemd does not manage for us (cpuset, freezer, the memory soft limit). */
+
+int scope_manager_init(Manager *m);
+void scope_manager_done(Manager *m);
+
+/* Asks for vessel-NAME.scope holding c->leader; calls container_spawn_scope_done() when the job is
+ * done (or failed, with systemd's reason). */
+int scope_start(Container *c);
+
+/* Live limit change; replies to 'message' when systemd did. */
+int scope_update(Container *c, int mask, sd_bus_message *message);
+
+/* The cgroup path of the scope (below each hierarchy's root), from the slice name. */
+int scope_cgroup_path(const char *slice, const char *unit, char **ret);
+
+/* v1: make cpuset/freezer cgroups of the scope path, write cpuset.cpus and the memory soft limit, and
+ * move pid there. v2: move pid into the leaf below the delegated scope. */
+int scope_attach_extra(Container *c, pid_t pid);
+/* v1: remove what scope_attach_extra() made, once the container is gone. */
+void scope_cleanup_extra(Container *c);
+/* v1: apply cpuset.cpus/soft limit changes live. */
+int scope_update_extra(Container *c, int mask);
+
+/* Freeze or thaw every process: FreezeUnit/ThawUnit on v2, our freezer cgroup on v1. Replies to
+ * 'message' (may be NULL) when done. */
+int scope_freeze(Container *c, bool freeze, sd_bus_message *message);
+
+/* Reads a live figure: MemoryCurrent, CPUUsageNSec, TasksCurrent, IOReadBytes, IOWriteBytes. */
+int scope_read_figure(Container *c, const char *property, uint64_t *ret);
+
+/* A generic asynchronous call to systemd, queued past 100 in flight. */
+typedef int (*SystemdCallback)(sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int systemd_call(Manager *m, sd_bus_message *call, SystemdCallback cb, void *userdata);

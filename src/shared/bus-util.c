@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bus-util.h"
+#include "string-util.h"
+
+static const sd_bus_error_map vessel_errors[] = {
+        SD_BUS_ERROR_MAP(BUS_ERROR_NO_SUCH_CONTAINER, ENOENT),
+        SD_BUS_ERROR_MAP(BUS_ERROR_CONTAINER_EXISTS, EEXIST),
+        SD_BUS_ERROR_MAP(BUS_ERROR_NO_SUCH_IMAGE, ENOENT),
+        SD_BUS_ERROR_MAP(BUS_ERROR_IMAGE_IN_USE, EBUSY),
+        SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_NAME, EINVAL),
+        SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_SETTING, EINVAL),
+        SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_STATE, EBUSY),
+        SD_BUS_ERROR_MAP(BUS_ERROR_IMPORT_FAILED, EIO),
+        SD_BUS_ERROR_MAP(BUS_ERROR_NO_SUCH_TRANSFER, ENOENT),
+        SD_BUS_ERROR_MAP(BUS_ERROR_PORT_IN_USE, EADDRINUSE),
+        SD_BUS_ERROR_MAP(BUS_ERROR_LIMITS_EXCEEDED, ENOBUFS),
+        SD_BUS_ERROR_MAP(BUS_ERROR_SPAWN_FAILED, EIO),
+        SD_BUS_ERROR_MAP_END,
+};
+
+int bus_error_register_vessel(void) {
+        return sd_bus_error_add_map(vessel_errors);
+}
+
+int bus_query_sender_uid(sd_bus_message *m, uid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        *ret = uid;
+        return 0;
+}
+
+int bus_verify_caller_privileged(sd_bus_message *m, sd_bus_error *error) {
+        uid_t uid;
+        int r;
+
+        r = bus_query_sender_uid(m, &uid);
+        if (r < 0)
+                return r;
+        if (uid != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Access denied: %s() is reserved for root (caller uid %u).",
+                                         sd_bus_message_get_member(m), (unsigned) uid);
+        return 1;
+}
+
+int bus_container_path(const char *name, char **ret) {
+        return sd_bus_path_encode(VESSEL_CONTAINER_PATH_PREFIX, name, ret);
+}
+
+int bus_path_label(const char *path, const char *prefix, char **ret_name) {
+        return sd_bus_path_decode(path, prefix, ret_name);
+}
+
+int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *addr;
+        int r;
+
+        /* $VESSEL_ADDRESS overrides everything: tests and the demo point it at a box's socket. */
+        addr = getenv("VESSEL_ADDRESS");
+        if (!addr) {
+                r = sd_bus_open_system(&bus);
+                if (r >= 0) {
+                        if (ret_is_private)
+                                *ret_is_private = false;
+                        *ret = TAKE_PTR(bus);
+                        return 0;
+                }
+                /* No system bus (a rescue shell, a host without dbus): vesseld.socket still listens. */
+                addr = "unix:path=" VESSEL_PRIVATE_SOCKET;
+        }
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, addr);
+        if (r < 0)
+                return r;
+        /* Our private endpoint answers Hello, so the connection can be a "bus client" like any
+         * other: the same code path works against the system bus and against it. */
+        r = sd_bus_set_bus_client(bus, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        if (ret_is_private)
+                *ret_is_private = true;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "fd-util.h"
+#include "string-util.h"
+
+int write_string_file_at(int dirfd, const char *path, const char *value) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t l = strlen(value);
+        ssize_t n;
+
+        fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        n = write(fd, value, l);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n != l)
+                return -EIO;
+        return 0;
+}
+
+int write_string_file(const char *path, const char *value) {
+        return write_string_file_at(AT_FDCWD, path, value);
+}
+
+int read_full_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t l = 0, allocated = 0;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n;
+
+                if (allocated - l < 4096) {
+                        size_t na = allocated ? allocated * 2 : 4096;
+                        char *nb;
+                        if (na > max + 1)
+                                na = max + 1;
+                        if (na <= l)
+                                return -EFBIG;
+                        nb = realloc(buf, na);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        allocated = na;
+                }
+                n = read(fd, buf + l, allocated - l - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                l += n;
+                if (l >= max)
+                        return -EFBIG;
+        }
+        if (!buf) {
+                buf = malloc(1);
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[l] = 0;
+        *ret = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = l;
+        return 0;
+}
+
+int read_one_line_file(const char *path, char **ret) {
+        char *s;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &s, NULL);
+        if (r < 0)
+                return r;
+        s[strcspn(s, "\n")] = 0;
+        *ret = s;
+        return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, mode_t mode) {
+        char tmp[NAME_MAX + 1];
+        uint32_t rnd = 0;
+        _cleanup_close_ int fd = -EBADF;
+        const char *p = data;
+        int r;
+
+        (void) getrandom(&rnd, sizeof rnd, GRND_NONBLOCK);
+        if (snprintf(tmp, sizeof tmp, ".#%s.%08x", name, rnd) >= (int) sizeof tmp)
+                return -ENAMETOOLONG;
+
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+                p += n;
+                size -= n;
+        }
+        if (renameat(dirfd, tmp, dirfd, name) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        return 0;
+
+fail:
+        (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int mkdir_parents_and_self(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int rm_rf_at(int dir_fd, const char *name) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st, root;
+        DIR *d;
+        int r = 0;
+
+        if (unlinkat(dir_fd, name, 0) >= 0 || errno == ENOENT)
+                return 0;
+        if (errno != EISDIR && errno != EPERM)
+                return -errno;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &root) < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -EBADF; /* owned by d now */
+
+        for (struct dirent *de; (de = readdir(d));) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = -errno;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        if (st.st_dev != root.st_dev) { /* a mount point: never descend */
+                                if (r == 0)
+                                        r = -EBUSY;
+                                continue;
+                        }
+                        int k = rm_rf_at(dirfd(d), de->d_name);
+                        if (k < 0 && r == 0)
+                                r = k;
+                } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        closedir(d);
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+int rm_rf(const char *path) {
+        return rm_rf_at(AT_FDCWD, path);
+}
+
+int fd_set_cloexec(int fd, bool cloexec) {
+        int f = fcntl(fd, F_GETFD);
+        if (f < 0)
+                return -errno;
+        f = cloexec ? (f | FD_CLOEXEC) : (f & ~FD_CLOEXEC);
+        return fcntl(fd, F_SETFD, f) < 0 ? -errno : 0;
+}
+
+int fd_set_nonblock(int fd, bool nonblock) {
+        int f = fcntl(fd, F_GETFL);
+        if (f < 0)
+                return -errno;
+        f = nonblock ? (f | O_NONBLOCK) : (f & ~O_NONBLOCK);
+        return fcntl(fd, F_SETFL, f) < 0 ? -errno : 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Writes value (no newline added) with one write(), as cgroup and proc files want. */
+int write_string_file(const char *path, const char *value);
+int write_string_file_at(int dir_fd, const char *path, const char *value);
+/* First line, without the trailing newline. */
+int read_one_line_file(const char *path, char **ret);
+/* Whole small file (≤ max bytes), NUL-terminated. */
+int read_full_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* Atomically replaces dirfd/name with the given bytes: a temporary file in the same directory, then
+ * rename(). The temporary is removed on any failure. */
+int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);
+
+int mkdir_parents_and_self(const char *path, mode_t mode);
+/* rm -rf of a directory tree, not crossing mount points, not following symlinks. */
+int rm_rf_at(int dir_fd, const char *name);
+int rm_rf(const char *path);
+
+int fd_set_cloexec(int fd, bool cloexec);
+int fd_set_nonblock(int fd, bool nonblock);
