@@ -346,6 +346,7 @@ int capabilities_to_strv(uint64_t mask, char ***ret) {
 }
 
 static int parse_capability_list(const char *s, char ***l) {
+        _cleanup_strv_free_ char **words = NULL;
         _cleanup_free_ char *copy = NULL;
         char *saveptr = NULL;
 
@@ -354,17 +355,25 @@ static int parse_capability_list(const char *s, char ***l) {
         copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
-        /* Repeat the option or separate with commas: "--cap-add=NET_ADMIN,SYS_TIME". */
+        /* Repeat the option or separate with commas: "--cap-add=NET_ADMIN,SYS_TIME". All or
+         * nothing: a bad word leaves the list as it was. */
         for (char *w = strtok_r(copy, ",", &saveptr); w; w = strtok_r(NULL, ",", &saveptr)) {
                 int r;
 
                 if (strcasecmp(w, "ALL") != 0 && capability_from_name(w) < 0)
                         return -EINVAL;
-                r = strv_extend(l, w);
+                r = strv_extend(&words, w);
                 if (r < 0)
                         return r;
         }
-        return *l ? 0 : -EINVAL;
+        if (!words)
+                return -EINVAL;
+        STRV_FOREACH(w, words) {
+                int r = strv_extend(l, *w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* ---- per-option handlers ---------------------------------------------------------------------- */

@@ -1,0 +1,50 @@
+#!/bin/bash
+# vesseld is started on demand by the bus and by its socket, answers both, refuses unprivileged
+# callers what the policy reserves for root (and checks itself too), and stops cleanly on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+
+systemctl stop vesseld.service
+assert_eq inactive "$(systemctl is-active vesseld.service || true)" "vesseld stopped before the test"
+
+# bus activation
+out=$(busctl call io.vessel1 /io/vessel1 io.vessel1.Manager ListContainers)
+assert_contains "$out" "a(ssssuo)" "ListContainers over the bus"
+assert_eq active "$(systemctl is-active vesseld.service)" "bus-activated"
+
+# socket activation, through the private endpoint, with stock busctl (it says Hello)
+systemctl stop vesseld.service
+out=$(busctl --address=unix:path=/run/vessel/io.vessel1 call io.vessel1 /io/vessel1 io.vessel1.Manager ListContainers)
+assert_contains "$out" "a(ssssuo)" "ListContainers over the private socket"
+assert_eq active "$(systemctl is-active vesseld.service)" "socket-activated"
+
+# the same objects on both: introspection and the ObjectManager
+busctl introspect io.vessel1 /io/vessel1 | grep -q ListContainers || fail "introspection lacks ListContainers"
+busctl call io.vessel1 /io/vessel1 org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null
+busctl --address=unix:path=/run/vessel/io.vessel1 introspect io.vessel1 /io/vessel1 | grep -q CreateContainer \
+    || fail "private introspection lacks CreateContainer"
+
+# vesselctl, root and not
+vesselctl list >/dev/null
+as_user vesselctl list >/dev/null || fail "vesselctl list as nobody"
+assert_contains "$(vesselctl list --json)" "[" "vesselctl list --json"
+as_user env VESSEL_ADDRESS=unix:path=/run/vessel/io.vessel1 vesselctl list >/dev/null \
+    || fail "vesselctl list as nobody over the private socket"
+
+# an unprivileged caller: the policy refuses on the bus ...
+out=$(as_user busctl call io.vessel1 /io/vessel1 io.vessel1.Manager CreateContainer 'ssa(sv)' x dir:/srv 0 2>&1 || true)
+assert_contains "$out" "Access denied" "unprivileged CreateContainer on the bus"
+# ... and vesseld itself on the private socket, where no policy applies
+out=$(as_user busctl --address=unix:path=/run/vessel/io.vessel1 call io.vessel1 /io/vessel1 io.vessel1.Manager \
+    CreateContainer 'ssa(sv)' x dir:/srv 0 2>&1 || true)
+assert_contains "$out" "reserved for root" "unprivileged CreateContainer on the private socket"
+out=$(as_user busctl --address=unix:path=/run/vessel/io.vessel1 call io.vessel1 /io/vessel1 io.vessel1.Manager \
+    RemoveContainer sb x true 2>&1 || true)
+assert_contains "$out" "No container named" "a lookup comes before the privilege check only for reads"
+
+# SIGTERM: a clean exit (not a failure), and the next call brings it back
+pid=$(systemctl show -P MainPID vesseld.service)
+kill -TERM "$pid"
+wait_until 10 sh -c '[ "$(systemctl is-active vesseld.service)" != active ]'
+assert_eq success "$(systemctl show -P Result vesseld.service)" "vesseld exit result"
+busctl call io.vessel1 /io/vessel1 io.vessel1.Manager ListContainers >/dev/null
+assert_eq active "$(systemctl is-active vesseld.service)" "re-activated"

@@ -1,0 +1,108 @@
+#!/bin/bash
+# The life of a container over D-Bus: create, start, wait, stop, kill, remove; names; states;
+# signals; errors that name what was wrong.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vessel.sh"
+
+on_exit vcleanup lc1
+on_exit vcleanup lc2
+on_exit vcleanup lc3
+
+# create does not start
+out=$(vcall CreateContainer 'ssa(sv)' lc1 "$IMAGE" 1 Command as 3 sh -c 'echo out; exit 7')
+assert_eq 'o "/io/vessel1/container/lc1"' "$out" "CreateContainer path"
+assert_eq created "$(vstate lc1)" "state after create"
+assert_eq 0 "$(vprop lc1 Leader)" "no leader before start"
+assert_eq '"vessel-lc1.scope"' "\"$(vprop lc1 Unit)\"" "unit name"
+id=$(vprop lc1 Id)
+[[ $id =~ ^[0-9a-f]{32}$ ]] || fail "Id '$id' is not 32 hex digits"
+
+# a second create of the name fails, and so does a bad name
+out=$(vcall CreateContainer 'ssa(sv)' lc1 "$IMAGE" 1 Command as 1 true 2>&1 || true)
+assert_contains "$out" "exists already" "duplicate name"
+for bad in "-x" "a..b" "x." "$(printf 'a%.0s' {1..64})" "a_b" "a/b"; do
+    out=$(vcall CreateContainer 'ssa(sv)' "$bad" "$IMAGE" 1 Command as 1 true 2>&1 || true)
+    assert_contains "$out" "Invalid container name" "name '$bad'"
+done
+out=$(vcall CreateContainer 'ssa(sv)' x "$IMAGE" 1 Bogus s 1 2>&1 || true)
+assert_contains "$out" "Unknown setting 'Bogus'" "unknown setting"
+out=$(vcall CreateContainer 'ssa(sv)' x "$IMAGE" 1 MemoryMax s 1G 2>&1 || true)
+assert_contains "$out" "Invalid setting MemoryMax: expected type 't'" "wrong type"
+out=$(vcall CreateContainer 'ssa(sv)' x "$IMAGE" 1 CPUWeight t 0 2>&1 || true)
+assert_contains "$out" "Invalid setting CPUWeight: 0 is out of range" "out of range"
+out=$(vcall CreateContainer 'ssa(sv)' x dir:/nonexistent 1 Command as 1 true 2>&1 || true)
+assert_contains "$out" "/nonexistent" "missing root directory"
+assert_fails vcall GetContainer s x
+
+# start, wait: exit status and output in the journal
+vcall StartContainer s lc1 >/dev/null
+assert_eq "ii 7 0" "$(vcall WaitContainer s lc1)" "exit status"
+assert_eq exited "$(vstate lc1)" "state after exit"
+assert_eq 7 "$(vprop lc1 ExitStatus)" "ExitStatus"
+[ "$(vprop lc1 FinishedTimestamp)" -ge "$(vprop lc1 StartedTimestamp)" ] || fail "timestamps out of order"
+wait_until 10 sh -c "journalctl -q -o cat CONTAINER_NAME=lc1 | grep -qx out"
+# waiting on an exited container answers at once
+assert_eq "ii 7 0" "$(timeout 5 busctl -- call io.vessel1 /io/vessel1 io.vessel1.Manager WaitContainer s lc1)" "wait again"
+# an exited container starts again
+vcall StartContainer s lc1 >/dev/null
+assert_eq "ii 7 0" "$(vcall WaitContainer s lc1)" "second run"
+
+# generated names
+out=$(vcall CreateContainer 'ssa(sv)' "" "$IMAGE" 1 Command as 1 true)
+gen=$(busctl get-property io.vessel1 "$(echo "$out" | awk '{print $2}' | tr -d '"')" io.vessel1.Container Name \
+    | cut -d'"' -f2)
+[[ $gen =~ ^[a-z]+-[a-z]+(-[0-9]+)?$ ]] || fail "generated name '$gen'"
+vcall RemoveContainer sb "$gen" false >/dev/null
+
+# stop: SIGTERM, and the reply comes when it is down
+vrun_sh lc2 'trap "echo got-term; exit 0" TERM; while :; do sleep 0.1; done'
+assert_eq running "$(vstate lc2)" "running"
+leader=$(vprop lc2 Leader)
+[ "$leader" -gt 1 ] && kill -0 "$leader" || fail "leader $leader not alive"
+vcall StopContainer s lc2 >/dev/null
+assert_eq exited "$(vstate lc2)" "stopped"
+kill -0 "$leader" 2>/dev/null && fail "leader still alive after stop"
+assert_eq 0 "$(vprop lc2 ExitStatus)" "trap exit status"
+[ "$(systemctl is-active vessel-lc2.scope || true)" != active ] || fail "scope still active"
+vcall RemoveContainer sb lc2 false >/dev/null
+
+# stop escalates to SIGKILL after StopTimeoutUSec
+vcall RunContainer 'ssa(sv)' lc3 "$IMAGE" 2 Command as 3 sh -c 'trap "" TERM; while :; do sleep 0.1; done' \
+    StopTimeoutUSec t 500000 >/dev/null
+t0=$(date +%s%N)
+vcall StopContainer s lc3 >/dev/null
+t1=$(date +%s%N)
+[ $(((t1 - t0) / 1000000)) -ge 400 ] || fail "stop returned before the timeout"
+assert_eq 9 "$(vprop lc3 ExitSignal)" "killed by SIGKILL"
+vcall RemoveContainer sb lc3 false >/dev/null
+
+# kill: default target is the leader, which forwards to the app
+vrun_sh lc3 'trap "exit 42" USR1; while :; do sleep 0.1; done'
+vcall KillContainer ssi lc3 leader 10 >/dev/null
+assert_eq "ii 42 0" "$(vcall WaitContainer s lc3)" "USR1 forwarded"
+vcall RemoveContainer sb lc3 false >/dev/null
+vrun_sh lc3 'sleep 1000 & sleep 1000 & wait'
+vcall KillContainer ssi lc3 all 9 >/dev/null
+out=$(vcall WaitContainer s lc3)
+assert_contains "$out" " 9" "kill all with SIGKILL"
+out=$(vcall KillContainer ssi lc3 leader 15 2>&1 || true)
+assert_contains "$out" "not running" "kill of an exited container"
+out=$(vcall KillContainer ssi lc3 nobody 15 2>&1 || true)
+assert_contains "$out" "Invalid whom" "kill whom"
+vcall RemoveContainer sb lc3 false >/dev/null
+
+# remove: refused while running without force; force stops it first
+vrun_sh lc3 'sleep 1000'
+out=$(vcall RemoveContainer sb lc3 false 2>&1 || true)
+assert_contains "$out" "stop it first" "remove running"
+vcall RemoveContainer sb lc3 true >/dev/null
+assert_fails vcall GetContainer s lc3
+vcall RemoveContainer sb lc1 false >/dev/null
+[ -z "$(ls /var/lib/vessel/containers | grep -x "$id" || true)" ] || fail "state dir of lc1 left behind"
+
+# list shows what exists
+vrun_sh lc2 'sleep 1000'
+out=$(vcall ListContainers)
+assert_contains "$out" '"lc2"' "list"
+assert_contains "$out" '"running"' "list state"
+vcall RemoveContainer sb lc2 true >/dev/null
