@@ -505,7 +505,8 @@ int bus_print_properties(sd_bus_message *reply, char **filter, bool value_only, 
         }
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(reply);
+        r = sd_bus_message_exit_container(reply);
+        return r < 0 ? r : 0;
 }
 
 int bus_properties_to_json(sd_bus_message *reply, char **filter, struct json_object **ret) {
@@ -777,7 +778,8 @@ int container_info_read(sd_bus_message *reply, ContainerInfo *info) {
         }
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(reply);
+        r = sd_bus_message_exit_container(reply);
+        return r < 0 ? r : 0;
 }
 
 static void print_field(FILE *f, const char *label, const char *fmt, ...) _printf_(3, 4);

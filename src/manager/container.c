@@ -107,7 +107,7 @@ int container_new(Manager *m, const char *name, const char *id, Container **ret)
                 return -ENOMEM;
         settings_init(&c->settings);
         c->leader_pidfd = -EBADF;
-        c->exit_status = 0;
+        c->oom_fd = -EBADF;
         c->name = strdup(name);
         c->unit = strjoin("vessel-", name, ".scope");
         if (!c->name || !c->unit)
@@ -146,6 +146,8 @@ Container *container_free(Container *c) {
                 pending_calls_reply(&c->queued, -ENOENT, &e, NULL);
         }
         sd_event_source_disable_unref(c->leader_source);
+        sd_event_source_disable_unref(c->oom_source);
+        safe_close(c->oom_fd);
         sd_event_source_disable_unref(c->stop_timer);
         sd_event_source_disable_unref(c->restart_timer);
         safe_close(c->leader_pidfd);
@@ -520,6 +522,13 @@ void container_on_exit(Container *c, int status, int signal) {
                 status = 0;
         }
 
+        /* the OOM event may still be queued behind the exit: the kernel's counter decides */
+        uint64_t kills;
+        if (!c->oom_killed && scope_read_oom_kills(c, &kills) >= 0 && kills > 0) {
+                c->oom_killed = true;
+                log_warning("Container %s: the kernel's OOM killer ended a process.", c->name);
+        }
+
         c->leader_source = sd_event_source_disable_unref(c->leader_source);
         c->leader_pidfd = safe_close(c->leader_pidfd);
         c->leader = 0;
@@ -552,7 +561,7 @@ void container_on_exit(Container *c, int status, int signal) {
                 container_schedule_restart(c);
         else
                 container_set_state(c, CONTAINER_EXITED);
-        container_emit_changed(c, "FinishedTimestamp", "ExitStatus", "ExitSignal", NULL);
+        container_emit_changed(c, "FinishedTimestamp", "ExitStatus", "ExitSignal", "OOMKilled", NULL);
         (void) container_save(c);
 
         pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) status, (int32_t) signal);
@@ -868,7 +877,10 @@ int container_adopt(Container *c) {
         r = sd_event_add_io(c->manager->event, &c->leader_source, fd, EPOLLIN, on_leader_gone, c);
         if (r < 0)
                 return r;
-        return scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
+        r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
+        if (r < 0)
+                return r;
+        return scope_watch_oom(c);
 }
 
 int container_load(Manager *m, const char *id, Container **ret) {

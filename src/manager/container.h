@@ -60,6 +60,9 @@ struct Container {
         PendingCall *start_waiters, *exit_waiters, *stop_waiters, *remove_waiters, *queued;
         sd_event_source *stop_timer, *restart_timer;
 
+        sd_event_source *oom_source;
+        int oom_fd;
+
         /* the scope's cgroup path below the controllers' roots, e.g. /machine.slice/vessel-x.scope */
         char *cgroup_path;
 };

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include "bus-util.h"
@@ -447,6 +449,8 @@ int scope_cgroup_path(const char *slice, const char *unit, char **ret) {
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
+static int read_keyed(const char *controller, const char *path, const char *file, const char *key, uint64_t *ret);
+
 static int cgroup_write(const char *controller, const char *path, const char *file, const char *value) {
         _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", controller, path, "/", file);
 
@@ -536,34 +540,78 @@ int scope_update_extra(Container *c, int mask) {
         return 0;
 }
 
+/* On v2 the container's processes live in a leaf below the delegated scope: a cgroup with processes
+ * cannot hand controllers down, the scope can. The cgroup namespace is rooted at the leaf. */
+#define LEAF_NAME "container"
+
+static int attach_unified(Container *c, pid_t pid) {
+        _cleanup_free_ char *leaf = NULL, *controllers = NULL, *enable = NULL;
+        char buf[32];
+        int r;
+
+        leaf = strjoin(c->cgroup_path, "/" LEAF_NAME);
+        if (!leaf)
+                return -ENOMEM;
+        r = cgroup_mkdir_p("", leaf);
+        if (r < 0)
+                return r;
+        snprintf(buf, sizeof buf, "%i", (int) pid);
+        r = cgroup_write("", leaf, "cgroup.procs", buf);
+        if (r < 0)
+                return r;
+
+        /* hand every controller the scope got down to the leaf, so the container can use them in its
+         * own subtree */
+        if (cgroup_read("", c->cgroup_path, "cgroup.controllers", &controllers) >= 0 && !isempty(controllers)) {
+                enable = strdup("");
+                for (char *w = strtok(controllers, " "); w && enable; w = strtok(NULL, " ")) {
+                        char *n = strjoin(enable, *enable ? " +" : "+", w);
+                        free(enable);
+                        enable = n;
+                }
+                if (!enable)
+                        return -ENOMEM;
+                r = cgroup_write("", c->cgroup_path, "cgroup.subtree_control", enable);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to enable controllers '%s' below %s: %m", enable, c->unit);
+        }
+        return 0;
+}
+
 int scope_attach_extra(Container *c, pid_t pid) {
         char buf[32];
         int r;
 
-        if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY)
-                return 0;
-
-        /* systemd 252 manages neither cpuset nor freezer on v1: those two cgroups are ours, at the
-         * scope's path, and the only cgroup directories we ever create. */
-        snprintf(buf, sizeof buf, "%i", (int) pid);
-        FOREACH_STRING(ctl, "cpuset", "freezer") {
-                r = cgroup_mkdir_p(ctl, c->cgroup_path);
-                if (r < 0)
-                        return r;
-                if (streq(ctl, "cpuset")) {
-                        r = cpuset_inherit(c->cgroup_path);
+        if (c->manager->cgroup_layout == CGROUP_LAYOUT_UNIFIED)
+                r = attach_unified(c, pid);
+        else {
+                /* systemd 252 manages neither cpuset nor freezer on v1: those two cgroups are ours, at
+                 * the scope's path, and the only cgroup directories we ever create there. */
+                snprintf(buf, sizeof buf, "%i", (int) pid);
+                FOREACH_STRING(ctl, "cpuset", "freezer") {
+                        r = cgroup_mkdir_p(ctl, c->cgroup_path);
+                        if (r < 0)
+                                return r;
+                        if (streq(ctl, "cpuset")) {
+                                r = cpuset_inherit(c->cgroup_path);
+                                if (r < 0)
+                                        return r;
+                        }
+                        r = cgroup_write(ctl, c->cgroup_path, "cgroup.procs", buf);
                         if (r < 0)
                                 return r;
                 }
-                r = cgroup_write(ctl, c->cgroup_path, "cgroup.procs", buf);
-                if (r < 0)
-                        return r;
+                r = scope_update_extra(c, (c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0) |
+                                                  (c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0));
         }
-        return scope_update_extra(c, (c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0) |
-                                             (c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0));
+        if (r < 0)
+                return r;
+        return scope_watch_oom(c);
 }
 
 void scope_cleanup_extra(Container *c) {
+        c->oom_source = sd_event_source_disable_unref(c->oom_source);
+        c->oom_fd = safe_close(c->oom_fd);
         if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY || !c->cgroup_path)
                 return;
         FOREACH_STRING(ctl, "cpuset", "freezer") {
@@ -571,6 +619,74 @@ void scope_cleanup_extra(Container *c) {
                 if (p)
                         (void) rmdir(p);
         }
+}
+
+/* The kernel's count of OOM kills in the scope: "oom_kill N" in memory.events (v2) or in
+ * memory.oom_control (v1, since 4.13). */
+int scope_read_oom_kills(Container *c, uint64_t *ret) {
+        bool v1 = c->manager->cgroup_layout == CGROUP_LAYOUT_LEGACY;
+
+        if (!c->cgroup_path)
+                return -ENODATA;
+        return read_keyed(v1 ? "memory" : "", c->cgroup_path, v1 ? "memory.oom_control" : "memory.events",
+                          "oom_kill ", ret);
+}
+
+static int on_oom_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Container *c = userdata;
+        char buf[4096];
+        uint64_t n = 0;
+
+        /* drain: an eventfd counter (v1) or inotify records (v2) */
+        (void) read(fd, buf, sizeof buf);
+        if (scope_read_oom_kills(c, &n) >= 0 && n > 0 && !c->oom_killed) {
+                c->oom_killed = true;
+                log_warning("Container %s: the kernel's OOM killer ended a process (memory limit %s).", c->name,
+                            c->settings.memory_max == SETTING_UNSET ? "none" : "reached");
+                container_emit_changed(c, "OOMKilled", NULL);
+        }
+        return 0;
+}
+
+int scope_watch_oom(Container *c) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (c->manager->cgroup_layout == CGROUP_LAYOUT_UNIFIED) {
+                _cleanup_free_ char *p = strjoin(CGROUP_ROOT, c->cgroup_path, "/memory.events");
+
+                if (!p)
+                        return -ENOMEM;
+                fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                if (inotify_add_watch(fd, p, IN_MODIFY) < 0)
+                        return log_debug_errno(errno, "No memory.events for %s, OOM kills go unnoticed: %m", c->unit), 0;
+        } else {
+                /* v1: an eventfd registered for memory.oom_control through cgroup.event_control */
+                _cleanup_free_ char *ctl = strjoin(CGROUP_ROOT "/memory", c->cgroup_path, "/memory.oom_control");
+                _cleanup_close_ int ofd = -EBADF;
+                char buf[64];
+
+                if (!ctl)
+                        return -ENOMEM;
+                ofd = open(ctl, O_RDONLY | O_CLOEXEC);
+                if (ofd < 0)
+                        return log_debug_errno(errno, "No %s, OOM kills go unnoticed: %m", ctl), 0;
+                fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                snprintf(buf, sizeof buf, "%i %i", fd, ofd);
+                r = cgroup_write("memory", c->cgroup_path, "cgroup.event_control", buf);
+                if (r < 0)
+                        return log_debug_errno(r, "Failed to register for OOM events of %s: %m", c->unit), 0;
+        }
+
+        r = sd_event_add_io(c->manager->event, &c->oom_source, fd, EPOLLIN, on_oom_event, c);
+        if (r < 0)
+                return r;
+        c->oom_fd = TAKE_FD(fd);
+        return 0;
 }
 
 static int read_keyed(const char *controller, const char *path, const char *file, const char *key,

@@ -23,6 +23,10 @@ int scope_cgroup_path(const char *slice, const char *unit, char **ret);
 /* v1: make cpuset/freezer cgroups of the scope path, write cpuset.cpus and the memory soft limit, and
  * move pid there. v2: move pid into the leaf below the delegated scope. */
 int scope_attach_extra(Container *c, pid_t pid);
+/* Watches for OOM kills in the scope (memory.events on v2, an eventfd on memory.oom_control on v1). */
+int scope_watch_oom(Container *c);
+int scope_read_oom_kills(Container *c, uint64_t *ret);
+
 /* v1: remove what scope_attach_extra() made, once the container is gone. */
 void scope_cleanup_extra(Container *c);
 /* v1: apply cpuset.cpus/soft limit changes live. */
