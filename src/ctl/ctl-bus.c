@@ -10,9 +10,13 @@ int ctl_bus_open(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
-        r = bus_open_vessel(&bus, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to vesseld: %m");
+        r = bus_open_vessel(&bus, /* ret_is_private= */ NULL);
+        if (r < 0) {
+                const char *where = getenv("VESSEL_ADDRESS");
+
+                return log_error_errno(r, "Failed to connect to vesseld at %s (is it running?): %m",
+                                       where ?: "the system bus or unix:path=" VESSEL_PRIVATE_SOCKET);
+        }
 
         *ret = TAKE_PTR(bus);
         return 0;
@@ -68,7 +72,8 @@ int container_get_path(sd_bus *bus, const char *name, sd_bus_error *error, char 
         return 0;
 }
 
-int container_get_all_properties(sd_bus *bus, const char *name, sd_bus_error *error, sd_bus_message **ret_reply) {
+int container_get_all_properties(
+        sd_bus *bus, const char *name, sd_bus_error *error, sd_bus_message **ret_reply) {
         _cleanup_free_ char *path = NULL;
         int r;
 

@@ -30,7 +30,8 @@ int manager_new_call(sd_bus *bus, const char *method, sd_bus_message **ret);
 int container_get_path(sd_bus *bus, const char *name, sd_bus_error *error, char **ret_path);
 
 /* org.freedesktop.DBus.Properties.GetAll on the container's object */
-int container_get_all_properties(sd_bus *bus, const char *name, sd_bus_error *error, sd_bus_message **ret_reply);
+int container_get_all_properties(
+        sd_bus *bus, const char *name, sd_bus_error *error, sd_bus_message **ret_reply);
 
 /* The container's name in an object path we got back, or NULL if it is not one of ours. */
 char *container_name_from_path(const char *path);

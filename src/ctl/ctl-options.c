@@ -758,7 +758,8 @@ int container_options_getopt(OptionScope scope, struct option **ret_options, cha
 }
 
 const ContainerOptionDef *container_option_from_getopt(int c) {
-        if (c >= CONTAINER_OPTION_BASE && (size_t) c < CONTAINER_OPTION_BASE + ELEMENTSOF(container_option_defs))
+        if (c >= CONTAINER_OPTION_BASE &&
+            (size_t) c < CONTAINER_OPTION_BASE + ELEMENTSOF(container_option_defs))
                 return container_option_defs + (c - CONTAINER_OPTION_BASE);
         if (c <= 0 || c >= 128)
                 return NULL;
@@ -797,9 +798,9 @@ int container_options_finalize(ContainerOptions *o, uint64_t current_memory_max,
 
                 r = parse_docker_memory_swap(memory, o->memory_swap_total.value, &swap);
                 if (r == -EINVAL)
-                        reason = "--memory-swap is the total of memory and swap: it needs a --memory limit.";
+                        reason = "--memory-swap is memory plus swap: it needs a --memory limit.";
                 else if (r == -ERANGE)
-                        reason = "--memory-swap is the total of memory and swap: it must not be less than --memory.";
+                        reason = "--memory-swap is memory plus swap: it must not be less than --memory.";
                 if (r < 0)
                         goto fail;
                 o->memory_swap_max = (OptionalU64) { true, swap };

@@ -318,8 +318,9 @@ static int pairs_to_json(sd_bus_message *m, char type, const char *contents, str
         r = sd_bus_message_enter_container(m, type, contents);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, contents[0] == '(' ? SD_BUS_TYPE_STRUCT : SD_BUS_TYPE_DICT_ENTRY,
-                                                   inner_sig)) > 0) {
+        while ((r = sd_bus_message_enter_container(
+                        m, contents[0] == '(' ? SD_BUS_TYPE_STRUCT : SD_BUS_TYPE_DICT_ENTRY, inner_sig)) >
+               0) {
                 _cleanup_json_ struct json_object *k = NULL, *v = NULL;
                 _cleanup_free_ char *key = NULL;
                 _cleanup_(fclosep) FILE *f = NULL;
@@ -701,7 +702,8 @@ static int read_mapped(sd_bus_message *m, const PropertyMap *p, ContainerInfo *i
                 r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, p->signature + 1);
                 if (r < 0)
                         return r;
-                while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, addr ? "iay" : "ss")) > 0) {
+                while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, addr ? "iay" : "ss")) >
+                       0) {
                         if (addr) {
                                 char buf[INET6_ADDRSTRLEN + 32];
 
@@ -812,7 +814,8 @@ static char *format_limits(char *buf, size_t l, const char *first, ...) {
 
                 if (!value)
                         continue;
-                n += snprintf(buf + MIN(n, l), n < l ? l - n : 0, "%s%s: %s", n == 0 ? " (" : ", ", label, value);
+                n += snprintf(
+                        buf + MIN(n, l), n < l ? l - n : 0, "%s%s: %s", n == 0 ? " (" : ", ", label, value);
         }
         va_end(ap);
         if (n > 0 && n + 2 <= l)
@@ -855,7 +858,12 @@ void container_info_print(const ContainerInfo *i, uint64_t now_usec, FILE *f) {
                         const char *sig = signal_to_name(i->exit_signal);
 
                         if (i->exit_signal > 0 && sig)
-                                snprintf(detail, sizeof detail, " (signal=SIG%s%s)", sig, i->oom_killed ? ", OOM killed" : "");
+                                snprintf(
+                                        detail,
+                                        sizeof detail,
+                                        " (signal=SIG%s%s)",
+                                        sig,
+                                        i->oom_killed ? ", OOM killed" : "");
                         else if (i->exit_signal > 0)
                                 snprintf(detail, sizeof detail, " (signal=%" PRIi32 "%s)", i->exit_signal,
                                          i->oom_killed ? ", OOM killed" : "");
@@ -865,7 +873,16 @@ void container_info_print(const ContainerInfo *i, uint64_t now_usec, FILE *f) {
                 }
                 if (format_timestamp(since, sizeof since, since_usec) &&
                     format_timestamp_relative(ago, sizeof ago, since_usec, now_usec))
-                        print_field(f, "State", "%s%s%s%s since %s; %s", on, strna(i->state), off, detail, since, ago);
+                        print_field(
+                                f,
+                                "State",
+                                "%s%s%s%s since %s; %s",
+                                on,
+                                strna(i->state),
+                                off,
+                                detail,
+                                since,
+                                ago);
                 else
                         print_field(f, "State", "%s%s%s%s", on, strna(i->state), off, detail);
         }
@@ -897,15 +914,28 @@ void container_info_print(const ContainerInfo *i, uint64_t now_usec, FILE *f) {
 
         /* live figures, with the limits that are set */
         {
-                char cur[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX], low[FORMAT_BYTES_MAX],
-                        swap[FORMAT_BYTES_MAX];
+                char cur[FORMAT_BYTES_MAX], max[FORMAT_BYTES_MAX], high[FORMAT_BYTES_MAX],
+                        low[FORMAT_BYTES_MAX], swap[FORMAT_BYTES_MAX];
 
-                format_limits(limits, sizeof limits, "max", bytes_or_null(max, sizeof max, i->memory_max), "high",
-                              bytes_or_null(high, sizeof high, i->memory_high), "low",
-                              bytes_or_null(low, sizeof low, i->memory_low), "swap max",
-                              bytes_or_null(swap, sizeof swap, i->memory_swap_max), NULL);
+                format_limits(
+                        limits,
+                        sizeof limits,
+                        "max",
+                        bytes_or_null(max, sizeof max, i->memory_max),
+                        "high",
+                        bytes_or_null(high, sizeof high, i->memory_high),
+                        "low",
+                        bytes_or_null(low, sizeof low, i->memory_low),
+                        "swap max",
+                        bytes_or_null(swap, sizeof swap, i->memory_swap_max),
+                        NULL);
                 if (i->memory_current != UINT64_MAX)
-                        print_field(f, "Memory", "%s%s", format_bytes(cur, sizeof cur, i->memory_current), limits);
+                        print_field(
+                                f,
+                                "Memory",
+                                "%s%s",
+                                format_bytes(cur, sizeof cur, i->memory_current),
+                                limits);
                 else if (limits[0])
                         print_field(f, "Memory", "-%s", limits);
         }
@@ -922,8 +952,12 @@ void container_info_print(const ContainerInfo *i, uint64_t now_usec, FILE *f) {
                 format_limits(limits, sizeof limits, "quota", quota[0] ? quota : NULL, "weight",
                               weight[0] ? weight : NULL, "cpus", cpus, NULL);
                 if (i->cpu_usage_nsec != UINT64_MAX)
-                        print_field(f, "CPU", "%s%s",
-                                    format_timespan(span, sizeof span, i->cpu_usage_nsec / NSEC_PER_USEC), limits);
+                        print_field(
+                                f,
+                                "CPU",
+                                "%s%s",
+                                format_timespan(span, sizeof span, i->cpu_usage_nsec / NSEC_PER_USEC),
+                                limits);
                 else if (limits[0])
                         print_field(f, "CPU", "-%s", limits);
         }
@@ -945,10 +979,17 @@ void container_info_print(const ContainerInfo *i, uint64_t now_usec, FILE *f) {
                         snprintf(weight, sizeof weight, "%" PRIu64, i->io_weight);
                 format_limits(limits, sizeof limits, "weight", weight[0] ? weight : NULL, NULL);
                 if (i->io_read_bytes != UINT64_MAX || i->io_write_bytes != UINT64_MAX)
-                        print_field(f, "IO", "%s read, %s written%s",
-                                    i->io_read_bytes != UINT64_MAX ? format_bytes(rd, sizeof rd, i->io_read_bytes) : "-",
-                                    i->io_write_bytes != UINT64_MAX ? format_bytes(wr, sizeof wr, i->io_write_bytes) : "-",
-                                    limits);
+                        print_field(
+                                f,
+                                "IO",
+                                "%s read, %s written%s",
+                                i->io_read_bytes != UINT64_MAX
+                                        ? format_bytes(rd, sizeof rd, i->io_read_bytes)
+                                        : "-",
+                                i->io_write_bytes != UINT64_MAX
+                                        ? format_bytes(wr, sizeof wr, i->io_write_bytes)
+                                        : "-",
+                                limits);
                 else if (limits[0])
                         print_field(f, "IO", "-%s", limits);
         }

@@ -136,7 +136,8 @@ int table_print(const Table *t, FILE *f) {
 int json_print(struct json_object *j, FILE *f) {
         int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
 
-        flags |= isatty(fileno(f)) ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
+        flags |= isatty(fileno(f)) ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                   : JSON_C_TO_STRING_PLAIN;
         fprintf(f, "%s\n", json_object_to_json_string_ext(j, flags));
         return fflush(f) == 0 ? 0 : -errno;
 }

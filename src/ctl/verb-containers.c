@@ -54,7 +54,7 @@ int verb_list(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
-        r = manager_call(bus, "ListContainers", BUS_TIMEOUT_DEFAULT, &error, &reply, NULL);
+        r = manager_call(bus, "ListContainers", BUS_TIMEOUT_DEFAULT, &error, &reply, /* types= */ NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to list containers");
 
@@ -71,7 +71,8 @@ int verb_list(int argc, char *argv[]) {
         r = sd_bus_message_enter_container(reply, 'a', "(ssssuo)");
         if (r < 0)
                 return log_error_errno(r, "Failed to parse reply: %m");
-        while ((r = sd_bus_message_read(reply, "(ssssuo)", &name, &image, &state, &unit, &leader, &path)) > 0) {
+        while ((r = sd_bus_message_read(reply, "(ssssuo)", &name, &image, &state, &unit, &leader, &path)) >
+               0) {
                 if (!state_is_listed(state))
                         continue;
 
@@ -111,7 +112,9 @@ int verb_list(int argc, char *argv[]) {
                 return log_error_errno(r, "Failed to write output: %m");
         /* the footer is for people; scripts get the header and the rows only */
         if (isatty(STDOUT_FILENO))
-                printf("\n%zu container%s listed.\n", table_get_rows(table), table_get_rows(table) == 1 ? "" : "s");
+                printf("\n%zu container%s listed.\n",
+                       table_get_rows(table),
+                       table_get_rows(table) == 1 ? "" : "s");
         return 0;
 }
 
@@ -195,7 +198,14 @@ int verb_start(int argc, char *argv[]) {
         for (int i = 0; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-                r = manager_call(bus, "StartContainer", BUS_TIMEOUT_DEFAULT, &error, NULL, "s", argv[i]);
+                r = manager_call(
+                        bus,
+                        "StartContainer",
+                        BUS_TIMEOUT_DEFAULT,
+                        &error,
+                        /* ret_reply= */ NULL,
+                        "s",
+                        argv[i]);
                 if (r < 0 && ret == 0)
                         ret = log_bus_error(r, &error, "Failed to start container");
                 else if (r < 0)
@@ -214,7 +224,7 @@ static int set_stop_timeout(sd_bus *bus, const char *name, uint64_t usec, sd_bus
         r = sd_bus_message_append(m, "sa(sv)", name, 1, "StopTimeoutUSec", "t", usec);
         if (r < 0)
                 return r;
-        return sd_bus_call(bus, m, BUS_TIMEOUT_DEFAULT, error, NULL);
+        return sd_bus_call(bus, m, BUS_TIMEOUT_DEFAULT, error, /* ret_reply= */ NULL);
 }
 
 int verb_stop(int argc, char *argv[]) {
@@ -240,7 +250,14 @@ int verb_stop(int argc, char *argv[]) {
                         }
                 }
 
-                r = manager_call(bus, "StopContainer", BUS_TIMEOUT_INFINITE, &error, NULL, "s", argv[i]);
+                r = manager_call(
+                        bus,
+                        "StopContainer",
+                        BUS_TIMEOUT_INFINITE,
+                        &error,
+                        /* ret_reply= */ NULL,
+                        "s",
+                        argv[i]);
                 if (r < 0) {
                         r = log_bus_error(r, &error, "Failed to stop container");
                         if (ret == 0)
@@ -261,8 +278,16 @@ int verb_kill(int argc, char *argv[]) {
         for (int i = 0; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-                r = manager_call(bus, "KillContainer", BUS_TIMEOUT_DEFAULT, &error, NULL, "ssi", argv[i],
-                                 arg_kill_whom, (int32_t) arg_signal);
+                r = manager_call(
+                        bus,
+                        "KillContainer",
+                        BUS_TIMEOUT_DEFAULT,
+                        &error,
+                        /* ret_reply= */ NULL,
+                        "ssi",
+                        argv[i],
+                        arg_kill_whom,
+                        (int32_t) arg_signal);
                 if (r < 0) {
                         r = log_bus_error(r, &error, "Failed to kill container");
                         if (ret == 0)
@@ -284,8 +309,15 @@ int verb_remove(int argc, char *argv[]) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
                 /* with force the daemon stops it first, which takes as long as the stop timeout */
-                r = manager_call(bus, "RemoveContainer", arg_force ? BUS_TIMEOUT_INFINITE : BUS_TIMEOUT_DEFAULT,
-                                 &error, NULL, "sb", argv[i], (int) arg_force);
+                r = manager_call(
+                        bus,
+                        "RemoveContainer",
+                        arg_force ? BUS_TIMEOUT_INFINITE : BUS_TIMEOUT_DEFAULT,
+                        &error,
+                        /* ret_reply= */ NULL,
+                        "sb",
+                        argv[i],
+                        (int) arg_force);
                 if (r < 0) {
                         r = log_bus_error(r, &error, "Failed to remove container");
                         if (ret == 0)
@@ -354,8 +386,15 @@ int verb_update(int argc, char *argv[]) {
 
                 r = container_get_path(bus, name, &error, &path);
                 if (r >= 0)
-                        r = sd_bus_get_property_trivial(bus, VESSEL_BUS_NAME, path, VESSEL_CONTAINER_INTERFACE,
-                                                        "MemoryMax", &error, 't', &memory_max);
+                        r = sd_bus_get_property_trivial(
+                                bus,
+                                VESSEL_BUS_NAME,
+                                path,
+                                VESSEL_CONTAINER_INTERFACE,
+                                "MemoryMax",
+                                &error,
+                                't',
+                                &memory_max);
                 if (r < 0)
                         return log_bus_error(r, &error, "Failed to read the container's memory limit");
         }
@@ -371,7 +410,7 @@ int verb_update(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to build the call: %m");
 
-        r = sd_bus_call(bus, m, BUS_TIMEOUT_DEFAULT, &error, NULL);
+        r = sd_bus_call(bus, m, BUS_TIMEOUT_DEFAULT, &error, /* ret_reply= */ NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "Failed to update container");
         return 0;

@@ -52,9 +52,19 @@ static int on_kill_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 static void forward_signal(RunContext *c, int sig) {
         int r;
 
-        r = sd_bus_call_method_async(c->bus, /* slot= */ NULL, VESSEL_BUS_NAME, VESSEL_OBJECT_PATH,
-                                     VESSEL_MANAGER_INTERFACE, "KillContainer", on_kill_reply, c, "ssi", c->name,
-                                     "leader", (int32_t) sig);
+        r = sd_bus_call_method_async(
+                c->bus,
+                /* slot= */ NULL,
+                VESSEL_BUS_NAME,
+                VESSEL_OBJECT_PATH,
+                VESSEL_MANAGER_INTERFACE,
+                "KillContainer",
+                on_kill_reply,
+                c,
+                "ssi",
+                c->name,
+                "leader",
+                (int32_t) sig);
         if (r < 0)
                 log_warning_errno(r, "Failed to forward SIG%s: %m", strna(signal_to_name(sig)));
 }
@@ -250,7 +260,7 @@ static int run_attached(const char *image) {
         if (r >= 0)
                 r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(forwarded_signals); i++)
-                r = sd_event_add_signal(event, NULL, forwarded_signals[i], on_signal, &c);
+                r = sd_event_add_signal(event, /* ret= */ NULL, forwarded_signals[i], on_signal, &c);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 return EXIT_RUN_FAILED;

@@ -11,6 +11,7 @@
 
 int verb_status(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        unsigned printed = 0;
         int r, ret = 0;
 
         r = ctl_bus_open(&bus);
@@ -39,7 +40,7 @@ int verb_status(int argc, char *argv[]) {
                         continue;
                 }
 
-                if (i > 0)
+                if (printed++ > 0)
                         putchar('\n');
                 container_info_print(&info, now_realtime_usec(), stdout);
         }

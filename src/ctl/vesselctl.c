@@ -60,7 +60,10 @@ static int parse_stop_option(int c, const char *arg) {
         else {
                 r = parse_sec(arg, &t);
                 if (r < 0)
-                        return log_error_errno(r, "Invalid value '%s' for --time (expected seconds, or a time span like 30s, 2min).", arg);
+                        return log_error_errno(
+                                r,
+                                "Invalid value '%s' for --time (expected seconds or a span like 2min).",
+                                arg);
         }
         arg_stop_timeout_usec = t;
         arg_stop_timeout_set = true;
@@ -85,12 +88,18 @@ static int parse_kill_option(int c, const char *arg) {
         case 's':
                 s = parse_signal(arg);
                 if (s < 0)
-                        return log_error_errno(s, "Invalid value '%s' for --signal (expected a signal name or number).", arg);
+                        return log_error_errno(
+                                s,
+                                "Invalid value '%s' for --signal (expected a signal name or number).",
+                                arg);
                 arg_signal = s;
                 return 0;
         case ARG_KILL_WHOM:
                 if (!streq(arg, "leader") && !streq(arg, "all"))
-                        return log_error_errno(-EINVAL, "Invalid value '%s' for --kill-whom (expected leader or all).", arg);
+                        return log_error_errno(
+                                -EINVAL,
+                                "Invalid value '%s' for --kill-whom (expected leader or all).",
+                                arg);
                 arg_kill_whom = streq(arg, "leader") ? "leader" : "all";
                 return 0;
         }
@@ -136,7 +145,10 @@ static int parse_show_option(int c, const char *arg) {
                         if (strv_extend(&arg_properties, w) < 0)
                                 return log_oom();
                 if (!arg_properties)
-                        return log_error_errno(-EINVAL, "Invalid value '%s' for --property (expected NAME[,NAME...]).", arg);
+                        return log_error_errno(
+                                -EINVAL,
+                                "Invalid value '%s' for --property (expected NAME[,NAME...]).",
+                                arg);
                 return 0;
         case ARG_VALUE:
                 arg_value = true;
@@ -271,7 +283,12 @@ static int apply_container_option(const ContainerOptionDef *d, const char *arg) 
                 return log_oom();
         if (r < 0) {
                 if (d->expect)
-                        return log_error_errno(r, "Invalid value '%s' for --%s (expected %s).", arg, d->long_name, d->expect);
+                        return log_error_errno(
+                                r,
+                                "Invalid value '%s' for --%s (expected %s).",
+                                arg,
+                                d->long_name,
+                                d->expect);
                 return log_error_errno(r, "Invalid value '%s' for --%s.", arg, d->long_name);
         }
         return 0;
@@ -292,7 +309,8 @@ static int parse_verb_argv(const Verb *v, int argc, char *argv[], int *ret_optin
         }
 
         /* common + the verb's + create/run/update options, one getopt table */
-        options = calloc(ELEMENTSOF(common_options) + 64 + container_option_defs_count, sizeof(struct option));
+        options =
+                calloc(ELEMENTSOF(common_options) + 64 + container_option_defs_count, sizeof(struct option));
         if (!options)
                 return log_oom();
         for (size_t i = 0; i < ELEMENTSOF(common_options); i++)
@@ -387,7 +405,10 @@ static int run(int argc, char *argv[]) {
         }
         v = verb_find(argv[optind]);
         if (!v) {
-                log_error("Unknown command '%s'. See '%s --help'.", argv[optind], program_invocation_short_name);
+                log_error(
+                        "Unknown command '%s'. See '%s --help'.",
+                        argv[optind],
+                        program_invocation_short_name);
                 return EXIT_USAGE;
         }
 
@@ -402,13 +423,21 @@ static int run(int argc, char *argv[]) {
 
         n_args = (unsigned) (argc - first);
         if (n_args < v->min_args) {
-                log_error("Too few arguments for '%s': %s %s %s", v->name, program_invocation_short_name, v->name,
-                          v->synopsis);
+                log_error(
+                        "Too few arguments for '%s': %s %s %s",
+                        v->name,
+                        program_invocation_short_name,
+                        v->name,
+                        v->synopsis);
                 return EXIT_USAGE;
         }
         if (v->max_args != VERB_ANY && n_args > v->max_args) {
-                log_error("Too many arguments for '%s': %s %s %s", v->name, program_invocation_short_name, v->name,
-                          v->synopsis);
+                log_error(
+                        "Too many arguments for '%s': %s %s %s",
+                        v->name,
+                        program_invocation_short_name,
+                        v->name,
+                        v->synopsis);
                 return EXIT_USAGE;
         }
 

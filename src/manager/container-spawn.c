@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -125,6 +126,7 @@ typedef struct ChildArgs {
         int status_dir_fd;
         int journal_fd;
         int out_pipe[2], err_pipe[2];
+        const char *rundir;
         const char *root;
         const char *lower, *upper, *work;
 } ChildArgs;
@@ -150,45 +152,62 @@ _noreturn_ _printf_(4, 5) static void child_fail(int sync_fd, SpawnStep step, in
 static int openat2_in_root(int root_fd, const char *path, int flags) {
         struct open_how how = {
                 .flags = flags | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
 }
 
-/* Creates the missing directories of 'path' below root_fd, each resolved inside the root: a symlink in
- * a hostile image can point anywhere, but never out of the root. Returns an O_PATH fd of the last. */
+/* Opens 'path' below root_fd as O_PATH, creating what is missing (directories, and the last component
+ * as an empty file if last_is_file). Every step is resolved inside the root (RESOLVE_IN_ROOT): a
+ * symlink in a hostile image may point anywhere, but never out of the root. */
 static int mkdir_in_root(int root_fd, const char *path, bool last_is_file) {
         _cleanup_free_ char *p = strdup(path);
-        _cleanup_close_ int fd = -EBADF;
-        char *s, *next;
+        char *slash;
 
         if (!p)
                 return -ENOMEM;
-        fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        for (s = p; *s == '/'; s++)
-                ;
-        for (; s && *s; s = next) {
-                int nfd;
+        for (slash = p;; slash++) {
+                bool last;
+                int fd;
 
-                next = strchr(s, '/');
-                if (next)
-                        *next++ = 0;
-                if (!next && last_is_file) {
-                        nfd = openat(fd, s, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
-                        if (nfd < 0 && errno != EEXIST && errno != EISDIR && errno != ELOOP)
+                slash = strchrnul(slash, '/');
+                last = *slash == 0;
+                *slash = 0;
+                if (*p) {
+                        fd = openat2_in_root(root_fd, p, O_PATH);
+                        if (fd < 0 && errno == ENOENT) {
+                                _cleanup_close_ int parent = -EBADF;
+                                char *base = strrchr(p, '/');
+
+                                if (base) {
+                                        *base = 0;
+                                        parent = openat2_in_root(root_fd, *p ? p : ".", O_PATH | O_DIRECTORY);
+                                        *base = '/';
+                                        base++;
+                                } else {
+                                        parent = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+                                        base = p;
+                                }
+                                if (parent < 0)
+                                        return -errno;
+                                if (last && last_is_file) {
+                                        int nfd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+                                        if (nfd < 0 && errno != EEXIST)
+                                                return -errno;
+                                        safe_close(nfd);
+                                } else if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST)
+                                        return -errno;
+                                fd = openat2_in_root(root_fd, p, O_PATH);
+                        }
+                        if (fd < 0)
                                 return -errno;
-                        safe_close(nfd);
-                } else if (mkdirat(fd, s, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                nfd = openat2_in_root(fd, s, O_PATH | O_NOFOLLOW);
-                if (nfd < 0)
-                        return -errno;
-                safe_close(fd);
-                fd = nfd;
+                        if (last)
+                                return fd;
+                        safe_close(fd);
+                } else if (last)
+                        return fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+                *slash = '/';
         }
-        return TAKE_FD(fd);
 }
 
 static void child_bind_paths(ChildArgs *a, const Settings *s, int root_fd) {
@@ -227,74 +246,149 @@ static const char *const readonly_paths[] = {
         "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
 };
 
-static void child_mount_api_filesystems(ChildArgs *a, const char *root) {
-        char p[PATH_MAX];
+/* Mounts onto an fd resolved inside the root: the kernel follows the /proc/self/fd magic link to the
+ * directory the fd names, so a symlink in the image ("proc -> /etc") cannot redirect a mount. */
+static int mount_on_fd(const char *source, int target_fd, const char *fstype, unsigned long flags, const char *data) {
+        char p[64];
 
-#define AT(x) ((void) snprintf(p, sizeof p, "%s/%s", root, x), p)
+        snprintf(p, sizeof p, "/proc/self/fd/%i", target_fd);
+        return mount(source, p, fstype, flags, data);
+}
+
+/* The API file systems' mount points: created if missing, and never a symlink, anywhere on the way
+ * (an image's "proc -> etc" would otherwise put /proc over its /etc; CVE-2019-19921). */
+static int open_dir_in_root(int root_fd, const char *path) {
+        _cleanup_close_ int fd = mkdir_in_root(root_fd, path, /* last_is_file= */ false);
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int dfd;
+
+        if (fd < 0)
+                return fd;
+        dfd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        if (dfd < 0)
+                return errno == ELOOP || errno == ENOTDIR ? -ELOOP : -errno;
+        return dfd;
+}
+
+static void child_mount_at(ChildArgs *a, int root_fd, const char *path, const char *source, const char *fstype,
+                           unsigned long flags, const char *data) {
+        _cleanup_close_ int fd = open_dir_in_root(root_fd, path);
+
+        if (fd == -ELOOP)
+                child_fail(a->sync_fd, STEP_MOUNT, fd, "Refusing to mount /%s: it is a symlink in the image.", path);
+        if (fd < 0)
+                child_fail(a->sync_fd, STEP_MOUNT, fd, "Failed to create /%s: %m", path);
+        if (mount_on_fd(source, fd, fstype, flags, data) < 0)
+                child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to mount /%s: %m", path);
+}
+
+/* A read-only copy of a subtree, moved over itself. */
+static int bind_readonly_at(int target_fd) {
+        _cleanup_close_ int tree = -EBADF;
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+
+        tree = open_tree(target_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (tree < 0)
+                return -errno;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+                return -errno;
+        if (move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+static void child_mount_api_filesystems(ChildArgs *a, int root_fd) {
+        _cleanup_close_ int dev_fd = -EBADF;
+
         /* /proc: fresh, of the container's pid namespace */
-        (void) mkdir(AT("proc"), 0555);
-        CHILD_CHECK(STEP_MOUNT, mount("proc", AT("proc"), "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL),
-                    "Failed to mount /proc: %m");
+        child_mount_at(a, root_fd, "proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
 
         /* /dev: a tmpfs with the few nodes a program expects, no host device */
-        (void) mkdir(AT("dev"), 0755);
-        CHILD_CHECK(STEP_MOUNT, mount("tmpfs", AT("dev"), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"),
-                    "Failed to mount /dev: %m");
+        child_mount_at(a, root_fd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+        dev_fd = openat2_in_root(root_fd, "dev", O_PATH | O_DIRECTORY);
+        CHILD_CHECK(STEP_MOUNT, dev_fd, "Failed to open /dev: %m");
         static const struct {
                 const char *name;
                 unsigned maj, min;
         } nodes[] = {
-                { "dev/null", 1, 3 }, { "dev/zero", 1, 5 }, { "dev/full", 1, 7 },
-                { "dev/random", 1, 8 }, { "dev/urandom", 1, 9 }, { "dev/tty", 5, 0 },
+                { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+                { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
         };
         for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                CHILD_CHECK(STEP_MOUNT, mknod(AT(nodes[i].name), S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)),
-                            "Failed to create /%s: %m", nodes[i].name);
-                (void) chmod(p, 0666); /* umask */
+                CHILD_CHECK(STEP_MOUNT, mknodat(dev_fd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)),
+                            "Failed to create /dev/%s: %m", nodes[i].name);
+                (void) fchmodat(dev_fd, nodes[i].name, 0666, 0); /* umask */
         }
-        (void) mkdir(AT("dev/pts"), 0755);
-        CHILD_CHECK(STEP_MOUNT, mount("devpts", AT("dev/pts"), "devpts", MS_NOSUID | MS_NOEXEC,
-                                      "newinstance,ptmxmode=0666,mode=620,gid=5"),
-                    "Failed to mount /dev/pts: %m");
-        (void) symlink("pts/ptmx", AT("dev/ptmx"));
-        (void) mkdir(AT("dev/shm"), 01777);
-        CHILD_CHECK(STEP_MOUNT, mount("shm", AT("dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k"),
-                    "Failed to mount /dev/shm: %m");
-        (void) mkdir(AT("dev/mqueue"), 0755);
-        (void) mount("mqueue", AT("dev/mqueue"), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-        (void) symlink("/proc/self/fd", AT("dev/fd"));
-        (void) symlink("/proc/self/fd/0", AT("dev/stdin"));
-        (void) symlink("/proc/self/fd/1", AT("dev/stdout"));
-        (void) symlink("/proc/self/fd/2", AT("dev/stderr"));
-        (void) symlink("/proc/kcore", AT("dev/core"));
+        child_mount_at(a, root_fd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                       "newinstance,ptmxmode=0666,mode=620,gid=5");
+        (void) symlinkat("pts/ptmx", dev_fd, "ptmx");
+        child_mount_at(a, root_fd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+        {
+                _cleanup_close_ int mq = open_dir_in_root(root_fd, "dev/mqueue");
+                if (mq >= 0)
+                        (void) mount_on_fd("mqueue", mq, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        }
+        (void) symlinkat("/proc/self/fd", dev_fd, "fd");
+        (void) symlinkat("/proc/self/fd/0", dev_fd, "stdin");
+        (void) symlinkat("/proc/self/fd/1", dev_fd, "stdout");
+        (void) symlinkat("/proc/self/fd/2", dev_fd, "stderr");
+        (void) symlinkat("/proc/kcore", dev_fd, "core");
 
         /* /sys: read-only; the cgroup tree is mounted after the cgroup namespace exists */
-        (void) mkdir(AT("sys"), 0555);
-        CHILD_CHECK(STEP_MOUNT, mount("sysfs", AT("sys"), "sysfs", MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL),
-                    "Failed to mount /sys: %m");
+        child_mount_at(a, root_fd, "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
 
         /* the OCI default masks: files get /dev/null, directories an empty read-only tmpfs */
         for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
+                _cleanup_close_ int fd = openat2_in_root(root_fd, masked_paths[i], O_PATH | O_NOFOLLOW);
                 struct stat st;
-                char dn[PATH_MAX];
 
-                snprintf(dn, sizeof dn, "%s/dev/null", root);
-                if (lstat(AT(masked_paths[i]), &st) < 0)
+                if (fd < 0 || fstat(fd, &st) < 0)
                         continue;
                 if (S_ISDIR(st.st_mode))
-                        CHILD_CHECK(STEP_MOUNT, mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
-                                    "Failed to mask %s: %m", p);
-                else
-                        CHILD_CHECK(STEP_MOUNT, mount(dn, p, NULL, MS_BIND, NULL), "Failed to mask %s: %m", p);
+                        CHILD_CHECK(STEP_MOUNT, mount_on_fd("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
+                                    "Failed to mask /%s: %m", masked_paths[i]);
+                else {
+                        _cleanup_close_ int null_tree = open_tree(dev_fd, "null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                        if (null_tree < 0 ||
+                            move_mount(null_tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                                child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to mask /%s: %m", masked_paths[i]);
+                }
         }
         for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++) {
-                if (access(AT(readonly_paths[i]), F_OK) < 0)
+                _cleanup_close_ int fd = openat2_in_root(root_fd, readonly_paths[i], O_PATH | O_NOFOLLOW);
+                int r;
+
+                if (fd < 0)
                         continue;
-                CHILD_CHECK(STEP_MOUNT, mount(p, p, NULL, MS_BIND | MS_REC, NULL), "Failed to bind %s: %m", p);
-                CHILD_CHECK(STEP_MOUNT, mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
-                            "Failed to make %s read-only: %m", p);
+                r = bind_readonly_at(fd);
+                if (r < 0)
+                        child_fail(a->sync_fd, STEP_MOUNT, r, "Failed to make /%s read-only: %m", readonly_paths[i]);
         }
-#undef AT
+}
+
+/* /etc/hostname, /etc/hosts, /etc/resolv.conf: files of the runtime directory, bound over the image's
+ * (created if missing), as Docker does; the image itself is never written. */
+static void child_bind_etc_files(ChildArgs *a, int root_fd) {
+        FOREACH_STRING(name, "hostname", "hosts", "resolv.conf") {
+                _cleanup_close_ int src = -EBADF, dst = -EBADF;
+                char path[PATH_MAX];
+
+                /* by path, in our own mount namespace: open_tree() cannot clone a mount of another
+                 * namespace, and the directory fd we inherited was opened in vesseld's */
+                snprintf(path, sizeof path, "%s/%s", a->rundir, name);
+                src = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (src < 0)
+                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to clone %s: %m", name);
+                snprintf(path, sizeof path, "etc/%s", name);
+                dst = mkdir_in_root(root_fd, path, /* last_is_file= */ true);
+                if (dst < 0)
+                        child_fail(a->sync_fd, STEP_MOUNT, dst, "Failed to create /%s: %m", path);
+                if (move_mount(src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to provide /%s: %m", path);
+        }
 }
 
 static void child_mount_cgroup(ChildArgs *a, CgroupLayout layout) {
@@ -453,10 +547,10 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         CHILD_CHECK(STEP_MOUNT, mount("overlay", a->root, "overlay", MS_NOSUID | MS_NODEV, opts),
                     "Failed to mount the overlay root (lower %s): %m", a->lower);
 
-        child_mount_api_filesystems(a, a->root);
-
         root_fd = open(a->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         CHILD_CHECK(STEP_MOUNT, root_fd, "Failed to open the root: %m");
+        child_mount_api_filesystems(a, root_fd);
+        child_bind_etc_files(a, root_fd);
         child_bind_paths(a, s, root_fd);
 
         CHILD_CHECK(STEP_HOSTNAME, sethostname(s->hostname ?: c->name, strlen(s->hostname ?: c->name)),
@@ -484,6 +578,14 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "prctl() failed: %m");
 
         child_drop_bounding(a, s);
+
+        /* what a user expects of a container (Docker's default); keep what we have where the kernel's
+         * nr_open is lower */
+        struct rlimit nofile = { 1048576, 1048576 };
+        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) {
+                nofile = (struct rlimit) { 524288, 524288 };
+                (void) setrlimit(RLIMIT_NOFILE, &nofile);
+        }
 
         /* Signals that arrive between fork() and the two execs stay pending, for vessel-init to
          * forward and for the app to receive; the app unblocks right before its exec. */
@@ -735,6 +837,48 @@ static int read_starttime(pid_t pid, uint64_t *ret) {
         return 0;
 }
 
+/* A host stub resolver (systemd-resolved on 127.0.0.53) is unreachable from the container's network
+ * namespace: hand the container the upstream servers resolved itself uses. */
+static int resolv_conf_for_container(char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, "/etc/resolv.conf", 64 * 1024, &text, NULL);
+        if (r >= 0 && strstr(text, "nameserver 127.0.0.53")) {
+                _cleanup_free_ char *upstream = NULL;
+                if (read_full_file_at(AT_FDCWD, "/run/systemd/resolve/resolv.conf", 64 * 1024, &upstream, NULL) >= 0) {
+                        free(text);
+                        text = TAKE_PTR(upstream);
+                }
+        }
+        if (r < 0) {
+                text = strdup("");
+                if (!text)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+static int write_etc_files(Container *c, int dir_fd) {
+        _cleanup_free_ char *hosts = NULL, *resolv = NULL, *hostname = NULL;
+        const char *h = c->settings.hostname ?: c->name;
+        int r;
+
+        hostname = strjoin(h, "\n");
+        if (!hostname || asprintf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", h) < 0)
+                return -ENOMEM;
+        r = resolv_conf_for_container(&resolv);
+        if (r < 0)
+                return r;
+        r = write_file_atomic_at(dir_fd, "hostname", hostname, strlen(hostname), 0644);
+        if (r >= 0)
+                r = write_file_atomic_at(dir_fd, "hosts", hosts, strlen(hosts), 0644);
+        if (r >= 0)
+                r = write_file_atomic_at(dir_fd, "resolv.conf", resolv, strlen(resolv), 0644);
+        return r;
+}
+
 int container_read_starttime(pid_t pid, uint64_t *ret) {
         return read_starttime(pid, ret);
 }
@@ -777,6 +921,10 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 return sd_bus_error_set_errnof(error, errno, "Failed to open %s: %m", rundir);
         (void) unlinkat(status_fd, "exit", 0);
 
+        r = write_etc_files(c, status_fd);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to write /etc files of container %s: %m", c->name);
+
         journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
@@ -792,6 +940,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 .journal_fd = journal_fd,
                 .out_pipe = { out_pipe[0], out_pipe[1] },
                 .err_pipe = { err_pipe[0], err_pipe[1] },
+                .rundir = rundir,
                 .root = root,
                 .lower = c->lower_dir,
                 .upper = upper,

@@ -353,6 +353,13 @@ static int scope_start_send(Container *c, bool retry) {
         if (r < 0)
                 return r;
 
+        /* Exactly the nodes of the container's /dev (DevicePolicy=closed allows null, zero, full,
+         * random, urandom, tty and ptmx) plus its own ptys: a node made with mknod stays unusable. */
+        r = sd_bus_message_append(m, "(sv)(sv)", "DevicePolicy", "s", "closed",
+                                  "DeviceAllow", "a(ss)", 1, "char-pts", "rw");
+        if (r < 0)
+                return r;
+
         r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;

@@ -40,7 +40,7 @@ assert_eq "ii 7 0" "$(vcall WaitContainer s lc1)" "exit status"
 assert_eq exited "$(vstate lc1)" "state after exit"
 assert_eq 7 "$(vprop lc1 ExitStatus)" "ExitStatus"
 [ "$(vprop lc1 FinishedTimestamp)" -ge "$(vprop lc1 StartedTimestamp)" ] || fail "timestamps out of order"
-wait_until 10 sh -c "journalctl -q -o cat CONTAINER_NAME=lc1 | grep -qx out"
+wait_log lc1 "^out$"
 # waiting on an exited container answers at once
 assert_eq "ii 7 0" "$(timeout 5 busctl -- call io.vessel1 /io/vessel1 io.vessel1.Manager WaitContainer s lc1)" "wait again"
 # an exited container starts again

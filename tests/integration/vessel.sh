@@ -54,3 +54,13 @@ scope_cgroup() { # NAME CONTROLLER → the v1 cgroup dir of the container's scop
 vesseld_pid() {
     systemctl show -P MainPID vesseld.service
 }
+
+# The journal lines of this incarnation of a container (by Id: names are reused across test runs).
+vlogs() { # NAME
+    journalctl -q -o cat CONTAINER_ID_FULL="$(vprop "$1" Id)" --no-pager
+}
+wait_log() { # NAME PATTERN (grep -E)
+    local id
+    id=$(vprop "$1" Id)
+    wait_until 10 sh -c "journalctl -q -o cat CONTAINER_ID_FULL=$id --no-pager | grep -qE '$2'"
+}

@@ -248,9 +248,24 @@ Test(ctl_options, names_capabilities_with_or_without_prefix) {
 Test(ctl_options, computes_docker_default_set) {
         uint64_t m;
 
-        cr_assert(eq(u64, capability_docker_default(),
-                     caps("CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
-                          "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE", NULL)));
+        cr_assert(
+                eq(u64,
+                   capability_docker_default(),
+                   caps("CHOWN",
+                        "DAC_OVERRIDE",
+                        "FSETID",
+                        "FOWNER",
+                        "MKNOD",
+                        "NET_RAW",
+                        "SETGID",
+                        "SETUID",
+                        "SETFCAP",
+                        "SETPCAP",
+                        "NET_BIND_SERVICE",
+                        "SYS_CHROOT",
+                        "KILL",
+                        "AUDIT_WRITE",
+                        NULL)));
         cr_assert(eq(int, capabilities_compute(NULL, NULL, 40, &m), 0));
         cr_assert(eq(u64, m, capability_docker_default()));
 }
@@ -530,8 +545,11 @@ static void teardown_bus(void) {
 static sd_bus_message *build(void) {
         sd_bus_message *m = NULL;
 
-        cr_assert(eq(int, sd_bus_message_new_method_call(bus, &m, "io.vessel1", "/io/vessel1", "io.vessel1.Manager",
-                                                         "RunContainer"), 0));
+        cr_assert(
+                eq(int,
+                   sd_bus_message_new_method_call(
+                           bus, &m, "io.vessel1", "/io/vessel1", "io.vessel1.Manager", "RunContainer"),
+                   0));
         cr_assert(eq(int, container_options_append_settings(&o, m), 0));
         cr_assert(eq(int, sd_bus_message_seal(m, 1, 0), 0));
         cr_assert(ge(int, sd_bus_message_rewind(m, true), 0));

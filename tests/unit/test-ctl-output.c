@@ -28,10 +28,15 @@ Test(ctl_output, formats_ago_in_whole_seconds) {
         char buf[FORMAT_TIMESTAMP_RELATIVE_MAX];
 
         cr_assert(eq(str, format_timestamp_relative(buf, sizeof buf, NOW - 123 * SEC, NOW), "2min 3s ago"));
-        cr_assert(eq(str, format_timestamp_relative(buf, sizeof buf, NOW - 123 * SEC - 456789, NOW), "2min 3s ago"));
+        cr_assert(
+                eq(str,
+                   format_timestamp_relative(buf, sizeof buf, NOW - 123 * SEC - 456789, NOW),
+                   "2min 3s ago"));
         cr_assert(eq(str, format_timestamp_relative(buf, sizeof buf, NOW - SEC - SEC / 2, NOW), "1s ago"));
-        cr_assert(eq(str, format_timestamp_relative(buf, sizeof buf, NOW - (3 * 86400 + 2 * 3600 + 5) * SEC, NOW),
-                     "3d 2h ago"));
+        cr_assert(
+                eq(str,
+                   format_timestamp_relative(buf, sizeof buf, NOW - (3 * 86400 + 2 * 3600 + 5) * SEC, NOW),
+                   "3d 2h ago"));
 }
 
 Test(ctl_output, formats_ago_below_a_second_in_milliseconds) {
@@ -168,8 +173,12 @@ static sd_bus_message *build_properties(void) {
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "MemoryMax", "t", UINT64_C(536870912)), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "MemoryHigh", "t", UINT64_MAX), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "Command", "as", 3, "sh", "-c", "echo hi"), 0));
-        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "Labels", "a(ss)", 2, "app", "web", "tier", "front"), 0));
-        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "PublishPorts", "a(sqq)", 1, "tcp", 8080, 80), 0));
+        cr_assert(
+                ge(int,
+                   sd_bus_message_append(m, "{sv}", "Labels", "a(ss)", 2, "app", "web", "tier", "front"),
+                   0));
+        cr_assert(
+                ge(int, sd_bus_message_append(m, "{sv}", "PublishPorts", "a(sqq)", 1, "tcp", 8080, 80), 0));
         /* a newer daemon's property of a type we do not expect must not break status */
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "RestartCount", "t", UINT64_C(3)), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "SomethingNew", "d", 0.5), 0));
@@ -234,7 +243,10 @@ Test(ctl_properties, filters_properties_and_prints_values_only) {
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
 
-        cr_assert(eq(int, bus_print_properties(m, (char *[]) { (char *) "MemoryHigh", (char *) "Name", NULL }, true, f), 0));
+        cr_assert(eq(
+                int,
+                bus_print_properties(m, (char *[]){ (char *) "MemoryHigh", (char *) "Name", NULL }, true, f),
+                0));
         fclose(f);
         cr_assert(eq(str, buf, "web\ninfinity\n"));
 }
@@ -264,7 +276,10 @@ Test(ctl_properties, converts_properties_to_json) {
         cr_assert(json_object_object_get_ex(j, "Addresses", &v));
         cr_assert(eq(str, (char *) json_object_get_string(json_object_array_get_idx(v, 1)), "fd00::2"));
         cr_assert(json_object_object_get_ex(j, "PublishPorts", &v));
-        cr_assert(eq(int, json_object_get_int(json_object_array_get_idx(json_object_array_get_idx(v, 0), 1)), 8080));
+        cr_assert(
+                eq(int,
+                   json_object_get_int(json_object_array_get_idx(json_object_array_get_idx(v, 0), 1)),
+                   8080));
 }
 
 Test(ctl_properties, reads_status_fields_skipping_unexpected_types) {
