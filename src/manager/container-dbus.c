@@ -5,6 +5,7 @@
 
 #include "bus-util.h"
 #include "container-dbus.h"
+#include "container-exec.h"
 #include "container.h"
 #include "log.h"
 #include "scope.h"
@@ -142,6 +143,45 @@ int bus_container_method_resume(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         r = container_resume(c, m, error);
         return r < 0 ? r : 1;
+}
+
+static int exec_common(sd_bus_message *m, Container *c, bool pty, sd_bus_error *error) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_(settings_done) Settings es;
+        int fds[3] = { -EBADF, -EBADF, -EBADF };
+        int r;
+
+        settings_init(&es);
+        r = sd_bus_message_read_strv(m, &argv);
+        if (r < 0)
+                return r;
+        if (strv_length(argv) == 0 || isempty(argv[0]))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No command to execute.");
+        if (strv_length(argv) > 4096)
+                return sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED, "More than 4096 arguments.");
+        r = settings_parse_bus(&es, m, SETTINGS_EXEC, c->manager->cgroup_layout, error);
+        if (r < 0)
+                return r;
+        if (!pty) {
+                r = sd_bus_message_read(m, "hhh", &fds[0], &fds[1], &fds[2]);
+                if (r < 0)
+                        return r;
+        }
+
+        r = bus_verify_caller_privileged(m, error);
+        if (r <= 0)
+                return r;
+
+        r = container_exec(c, m, argv, &es, fds, pty, error);
+        return r < 0 ? r : 1;
+}
+
+int bus_container_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return exec_common(m, ASSERT_PTR(userdata), /* pty= */ false, error);
+}
+
+int bus_container_method_exec_pty(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return exec_common(m, ASSERT_PTR(userdata), /* pty= */ true, error);
 }
 
 int container_dispatch_message(Container *c, sd_bus_message *m) {
@@ -348,6 +388,12 @@ const sd_bus_vtable container_vtable[] = {
                                 bus_container_method_wait, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a(sv)", settings), SD_BUS_NO_RESULT,
                                 bus_container_method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Exec",
+                                SD_BUS_ARGS("as", argv, "a(sv)", settings, "h", stdin, "h", stdout, "h", stderr),
+                                SD_BUS_RESULT("i", status), bus_container_method_exec, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExecPTY", SD_BUS_ARGS("as", argv, "a(sv)", settings),
+                                SD_BUS_RESULT("h", master, "u", id), bus_container_method_exec_pty,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Pause", NULL, NULL, bus_container_method_pause, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Resume", NULL, NULL, bus_container_method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

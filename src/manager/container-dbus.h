@@ -14,4 +14,6 @@ int bus_container_method_remove(sd_bus_message *m, void *userdata, sd_bus_error 
 int bus_container_method_wait(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_container_method_update(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_container_method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_container_method_exec(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_container_method_exec_pty(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_container_method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -42,6 +42,7 @@
 #include <sys/wait.h>
 
 #include "bus-util.h"
+#include "container-spawn.h"
 #include "container.h"
 #include "fd-util.h"
 #include "log.h"
@@ -50,33 +51,15 @@
 #include "string-util.h"
 #include "user-util.h"
 
-typedef enum SpawnStep {
-        STEP_SETUP,
-        STEP_MOUNT,
-        STEP_BIND,
-        STEP_HOSTNAME,
-        STEP_PIVOT,
-        STEP_CGROUP,
-        STEP_USER,
-        STEP_CHDIR,
-        STEP_PRIVILEGES,
-        STEP_SECCOMP,
-        STEP_EXEC,
-        STEP_INIT,
-        _STEP_MAX,
-} SpawnStep;
-
 static const char *const step_table[_STEP_MAX] = {
         [STEP_SETUP] = "setup", [STEP_MOUNT] = "mount", [STEP_BIND] = "bind", [STEP_HOSTNAME] = "hostname",
         [STEP_PIVOT] = "pivot_root", [STEP_CGROUP] = "cgroup", [STEP_USER] = "user", [STEP_CHDIR] = "chdir",
         [STEP_PRIVILEGES] = "privileges", [STEP_SECCOMP] = "seccomp", [STEP_EXEC] = "exec", [STEP_INIT] = "init",
 };
 
-typedef struct SyncMessage {
-        int32_t step;
-        int32_t error; /* positive errno */
-        char text[480];
-} SyncMessage;
+const char *spawn_step_to_string(int step) {
+        return step >= 0 && step < _STEP_MAX ? step_table[step] : "?";
+}
 
 struct ContainerSpawn {
         Container *container;
@@ -131,7 +114,7 @@ typedef struct ChildArgs {
         const char *lower, *upper, *work;
 } ChildArgs;
 
-_noreturn_ _printf_(4, 5) static void child_fail(int sync_fd, SpawnStep step, int error, const char *fmt, ...) {
+_noreturn_ _printf_(4, 5) void child_fail(int sync_fd, SpawnStep step, int error, const char *fmt, ...) {
         SyncMessage msg = { .step = step, .error = abs(error) };
         va_list ap;
 
@@ -443,7 +426,7 @@ static int capability_last(void) {
 
 /* Only the bounding set: an exec as root gets exactly it as permitted and effective set, one as
  * another user gets nothing, and the inheritable and ambient sets stay empty, as in Docker. */
-static void child_drop_bounding(ChildArgs *a, const Settings *s) {
+void child_drop_bounding(int sync_fd, const Settings *s) {
         uint64_t keep = 0;
         int last = capability_last();
 
@@ -459,42 +442,52 @@ static void child_drop_bounding(ChildArgs *a, const Settings *s) {
 
         for (int cap = 0; cap <= last; cap++)
                 if (!(keep & (1ULL << cap)))
-                        CHILD_CHECK(STEP_PRIVILEGES, prctl(PR_CAPBSET_DROP, cap, 0, 0, 0),
-                                    "Failed to drop capability %i: %m", cap);
+                        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                                child_fail(sync_fd, STEP_PRIVILEGES, errno, "Failed to drop capability %i: %m", cap);
 }
 
-_noreturn_ static void child_app(ChildArgs *a, Container *c, int stdin_fd, int stdout_fd, int stderr_fd) {
+/* The last steps before a command runs, for a container's app and for a process exec'd into it:
+ * stdio, user, environment, working directory, no_new_privs, seccomp, exec. */
+_noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p) {
         const Settings *s = &c->settings;
         Manager *m = c->manager;
         _cleanup_(user_record_done) UserRecord u = {};
+        const char *user = p->user ?: s->user;
         char **env;
         const char *wd;
 
-        CHILD_CHECK(STEP_SETUP, setsid(), "setsid() failed: %m");
-        if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0)
-                child_fail(a->sync_fd, STEP_SETUP, errno, "Failed to set up standard I/O: %m");
+        if (p->setsid && setsid() < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "setsid() failed: %m");
+        if (dup2(p->stdio[0], 0) < 0 || dup2(p->stdio[1], 1) < 0 || dup2(p->stdio[2], 2) < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "Failed to set up standard I/O: %m");
 
-        if (s->user) {
+        if (user) {
                 _cleanup_fclose_ FILE *pw = fopen("/etc/passwd", "re"), *gr = fopen("/etc/group", "re");
-                int r = user_resolve(s->user, pw, gr, &u);
+                int r = user_resolve(user, pw, gr, &u);
                 if (r < 0)
-                        child_fail(a->sync_fd, STEP_USER, r, "Failed to resolve user '%s' in the container: %s",
-                                   s->user, r == -ESRCH ? "no such user or group" : strerror(-r));
-                CHILD_CHECK(STEP_USER, setgroups(u.n_groups, u.groups), "setgroups() failed: %m");
-                CHILD_CHECK(STEP_USER, setresgid(u.gid, u.gid, u.gid), "Failed to set gid %u: %m", (unsigned) u.gid);
-                CHILD_CHECK(STEP_USER, setresuid(u.uid, u.uid, u.uid), "Failed to set uid %u: %m", (unsigned) u.uid);
-        } else
-                CHILD_CHECK(STEP_USER, setgroups(0, NULL), "setgroups() failed: %m");
+                        child_fail(sync_fd, STEP_USER, r, "Failed to resolve user '%s' in the container: %s", user,
+                                   r == -ESRCH ? "no such user or group" : strerror(-r));
+                if (setgroups(u.n_groups, u.groups) < 0)
+                        child_fail(sync_fd, STEP_USER, errno, "setgroups() failed: %m");
+                if (setresgid(u.gid, u.gid, u.gid) < 0)
+                        child_fail(sync_fd, STEP_USER, errno, "Failed to set gid %u: %m", (unsigned) u.gid);
+                if (setresuid(u.uid, u.uid, u.uid) < 0)
+                        child_fail(sync_fd, STEP_USER, errno, "Failed to set uid %u: %m", (unsigned) u.uid);
+        } else if (setgroups(0, NULL) < 0)
+                child_fail(sync_fd, STEP_USER, errno, "setgroups() failed: %m");
 
-        env = child_environment(c, s->user ? &u : NULL);
+        env = child_environment(c, user ? &u : NULL);
+        STRV_FOREACH(e, p->extra_env)
+                (void) strv_env_set(&env, *e);
         if (!env)
-                child_fail(a->sync_fd, STEP_SETUP, ENOMEM, "Out of memory.");
+                child_fail(sync_fd, STEP_SETUP, ENOMEM, "Out of memory.");
 
-        wd = s->working_directory ?: "/";
+        wd = p->working_directory ?: s->working_directory ?: "/";
         if (chdir(wd) < 0)
-                child_fail(a->sync_fd, STEP_CHDIR, errno, "Failed to change to working directory %s: %m", wd);
+                child_fail(sync_fd, STEP_CHDIR, errno, "Failed to change to working directory %s: %m", wd);
 
-        CHILD_CHECK(STEP_PRIVILEGES, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "Failed to set no_new_privs: %m");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_fail(sync_fd, STEP_PRIVILEGES, errno, "Failed to set no_new_privs: %m");
 
         /* Every fd we did not mean to pass is closed on exec (CVE-2024-21626 leaked one). */
         (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -505,8 +498,8 @@ _noreturn_ static void child_app(ChildArgs *a, Container *c, int stdin_fd, int s
                         .len = m->seccomp_bpf_size / sizeof(struct sock_filter),
                         .filter = m->seccomp_bpf,
                 };
-                CHILD_CHECK(STEP_SECCOMP, prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0),
-                            "Failed to load the seccomp filter: %m");
+                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+                        child_fail(sync_fd, STEP_SECCOMP, errno, "Failed to load the seccomp filter: %m");
         }
 
         sigset_t none;
@@ -514,8 +507,13 @@ _noreturn_ static void child_app(ChildArgs *a, Container *c, int stdin_fd, int s
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
         environ = env;
-        execvp(s->command[0], s->command);
-        child_fail(a->sync_fd, STEP_EXEC, errno, "Failed to execute %s: %m", s->command[0]);
+        execvp(p->argv[0], p->argv);
+        int e = errno;
+        if (p->report_exec_on_stderr) {
+                /* an exec'd process's failure is the caller's to read, like a shell's */
+                dprintf(2, "vessel: Failed to execute %s: %s\n", p->argv[0], strerror(e));
+        }
+        child_fail(sync_fd, STEP_EXEC, e, "Failed to execute %s: %s", p->argv[0], strerror(e));
 }
 
 _noreturn_ static void child_main(ChildArgs *a, Container *c) {
@@ -577,7 +575,7 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         /* From here on we outlive vesseld. */
         CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "prctl() failed: %m");
 
-        child_drop_bounding(a, s);
+        child_drop_bounding(a->sync_fd, s);
 
         /* what a user expects of a container (Docker's default); keep what we have where the kernel's
          * nr_open is lower */
@@ -599,8 +597,14 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
 
         app = fork();
         CHILD_CHECK(STEP_SETUP, app, "fork() failed: %m");
-        if (app == 0)
-                child_app(a, c, stdin_fd, stdout_fd, stderr_fd);
+        if (app == 0) {
+                AppParams p = {
+                        .argv = s->command,
+                        .stdio = { stdin_fd, stdout_fd, stderr_fd },
+                        .setsid = true,
+                };
+                child_exec_app(a->sync_fd, c, &p);
+        }
 
         /* The first process becomes vessel-init: pid 1, reaper, log relay. */
         a->out_pipe[1] = safe_close(a->out_pipe[1]);

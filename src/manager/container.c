@@ -12,9 +12,11 @@
 #include <time.h>
 
 #include "bus-util.h"
+#include "container-exec.h"
 #include "container.h"
 #include "fd-util.h"
 #include "log.h"
+#include "machine.h"
 #include "parse-util.h"
 #include "scope.h"
 #include "string-util.h"
@@ -136,6 +138,7 @@ Container *container_free(Container *c) {
                 hashmap_remove(c->manager->containers_by_id, c->id);
         }
         c->spawn = container_spawn_free(c->spawn);
+        container_exec_forget(c);
         {
                 _cleanup_bus_error_free_ sd_bus_error e = SD_BUS_ERROR_NULL;
                 sd_bus_error_setf(&e, BUS_ERROR_NO_SUCH_CONTAINER, "Container '%s' was removed.", strempty(c->name));
@@ -396,6 +399,7 @@ void container_on_started(Container *c, int r, const sd_bus_error *error) {
                 container_emit_changed(c, "StartedTimestamp", "FinishedTimestamp", "ExitStatus", "ExitSignal", NULL);
                 (void) container_save(c);
                 log_info("Started container %s, leader " PID_FMT ".", c->name, c->leader);
+                (void) machine_register(c);
                 pending_calls_reply(&c->start_waiters, 0, NULL, NULL);
         } else {
                 /* Did the command itself fail (then the container ran and exited 127/126), or its
@@ -529,6 +533,8 @@ void container_on_exit(Container *c, int status, int signal) {
                 log_warning("Container %s: the kernel's OOM killer ended a process.", c->name);
         }
 
+        if (c->leader > 0 && !c->start_failed_early)
+                (void) machine_unregister(c);
         c->leader_source = sd_event_source_disable_unref(c->leader_source);
         c->leader_pidfd = safe_close(c->leader_pidfd);
         c->leader = 0;
@@ -993,8 +999,10 @@ int manager_load_containers(Manager *m) {
                                 log_info("Container %s exited while vesseld was away.", c->name);
                                 c->leader_pidfd = safe_close(c->leader_pidfd);
                                 container_on_exit(c, 0, SIGKILL);
-                        } else
+                        } else {
                                 log_info("Re-adopted container %s, leader " PID_FMT ".", c->name, c->leader);
+                                (void) machine_register(c); /* "exists already" when machined kept it */
+                        }
                 } else if (c->state == CONTAINER_RESTARTING)
                         container_schedule_restart(c);
         }

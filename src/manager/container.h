@@ -27,6 +27,7 @@ typedef struct PendingCall {
 } PendingCall;
 
 typedef struct ContainerSpawn ContainerSpawn;
+typedef struct ExecSession ExecSession;
 
 struct Container {
         Manager *manager;
@@ -59,6 +60,9 @@ struct Container {
         ContainerSpawn *spawn; /* start in progress */
         PendingCall *start_waiters, *exit_waiters, *stop_waiters, *remove_waiters, *queued;
         sd_event_source *stop_timer, *restart_timer;
+
+        ExecSession *execs;
+        unsigned n_execs;
 
         sd_event_source *oom_source;
         int oom_fd;

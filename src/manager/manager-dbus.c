@@ -200,6 +200,8 @@ BY_NAME(wait)
 BY_NAME(update)
 BY_NAME(pause)
 BY_NAME(resume)
+BY_NAME(exec)
+BY_NAME(exec_pty)
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -236,6 +238,14 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetContainerByPID", SD_BUS_ARGS("u", pid), SD_BUS_RESULT("o", path),
                                 method_get_container_by_pid, SD_BUS_VTABLE_UNPRIVILEGED),
 
+        SD_BUS_METHOD_WITH_ARGS("ExecContainer",
+                                SD_BUS_ARGS("s", name, "as", argv, "a(sv)", settings, "h", stdin, "h", stdout, "h", stderr),
+                                SD_BUS_RESULT("i", status), method_exec_container, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExecContainerPTY", SD_BUS_ARGS("s", name, "as", argv, "a(sv)", settings),
+                                SD_BUS_RESULT("h", master, "u", id), method_exec_pty_container,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("ExecExited", SD_BUS_ARGS("u", id, "i", status), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerNew", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_VTABLE_END,

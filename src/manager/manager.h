@@ -44,6 +44,10 @@ struct Manager {
         Hashmap *containers;       /* name → Container */
         Hashmap *containers_by_id; /* id → Container */
 
+        Hashmap *images;           /* "NAME:TAG" → Image (image.c) */
+        Hashmap *transfers;        /* id as decimal string → Transfer (operation.c) */
+        uint32_t transfer_counter;
+
         CgroupLayout cgroup_layout;
         char *state_dir;   /* /var/lib/vessel */
         char *runtime_dir; /* /run/vessel */
@@ -57,6 +61,8 @@ struct Manager {
         struct SystemdCall *systemd_queue, *systemd_queue_tail;
         Hashmap *jobs; /* job object path → Container */
         sd_bus_slot *job_removed_slot;
+
+        uint32_t exec_counter;
 
         int init_fd;             /* vessel-init, in a sealed memfd */
         void *seccomp_bpf;       /* the default filter, compiled once */

@@ -531,6 +531,10 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
                 if (context == SETTINGS_UPDATE && !def->updatable)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
                                                  "Setting %s cannot be changed on an existing container.", name);
+                if (context == SETTINGS_EXEC && !STR_IN_SET(name, "Environment", "User", "WorkingDirectory"))
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
+                                                 "Setting %s does not apply to an exec'd process (only Environment, User, WorkingDirectory do).",
+                                                 name);
 
                 r = enter_variant(m, name, type_signature[def->type], error);
                 if (r < 0)

@@ -107,6 +107,7 @@ void settings_close_stdio(Settings *s);
 typedef enum SettingsContext {
         SETTINGS_CREATE,
         SETTINGS_UPDATE,
+        SETTINGS_EXEC, /* Environment, User, WorkingDirectory of a process exec'd into a container */
 } SettingsContext;
 
 /* Reads an a(sv) array and applies it on top of *s. Every unknown name, wrong type or bad value is an

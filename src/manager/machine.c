@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Registration with systemd-machined, where it runs: `machinectl list`, `status` and `terminate` then
+ * work on our containers. RegisterMachine (not CreateMachine): the scope is ours already, machined
+ * finds it from the leader. Without machined nothing fails: the calls are fire and forget. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "bus-util.h"
+#include "log.h"
+#include "machine.h"
+#include "scope.h"
+
+static int on_register_machine(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        char *name = userdata;
+
+        if (sd_bus_error_is_set(error)) {
+                /* no machined here (not installed, or not running without bus activation) is fine */
+                if (!sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                        log_debug("Could not register container %s with machined: %s", name, error->message);
+        } else
+                log_debug("Registered container %s with machined.", name);
+        free(name);
+        return 0;
+}
+
+static int on_unregister_machine(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return 0;
+}
+
+int machine_register(Container *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        uint8_t id[16];
+        char *name;
+        int r;
+
+        if (!c->manager->bus || c->leader <= 0)
+                return 0;
+        for (size_t i = 0; i < sizeof id; i++)
+                sscanf(c->id + 2 * i, "%2hhx", &id[i]);
+
+        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                           "org.freedesktop.machine1.Manager", "RegisterMachine");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", c->name);
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', id, sizeof id);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ssus", "vessel", "container", (uint32_t) c->leader, "");
+        if (r < 0)
+                return r;
+        /* don't start machined for us: a host without it is a host without it */
+        r = sd_bus_message_set_auto_start(m, false);
+        if (r < 0)
+                return r;
+        name = strdup(c->name);
+        if (!name)
+                return -ENOMEM;
+        r = systemd_call(c->manager, m, on_register_machine, name);
+        if (r < 0)
+                free(name);
+        return r;
+}
+
+int machine_unregister(Container *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (!c->manager->bus)
+                return 0;
+        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                           "org.freedesktop.machine1.Manager", "UnregisterMachine");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", c->name);
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(m, false);
+        if (r < 0)
+                return r;
+        return systemd_call(c->manager, m, on_unregister_machine, NULL);
+}
