@@ -53,6 +53,7 @@ static const char *arg_network = "none";
 static unsigned arg_count = 1;
 static unsigned arg_warmup = 0;
 static unsigned arg_inflight = MAX_INFLIGHT;
+static unsigned arg_progress = 0;
 static bool arg_keep = false;
 static bool arg_summary = false;
 static Mode arg_mode = MODE_LOOP;
@@ -322,6 +323,8 @@ static int on_batch_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 batch_report_error(b, arg_mode == MODE_DETACH ? "RunContainer" : "RemoveContainer", call->index, e);
         b->inflight--;
         b->done++;
+        if (arg_progress > 0 && (b->done % arg_progress == 0 || b->done == arg_count))
+                printf("progress=%u %.6f\n", b->done, (now_usec() - b->batch_started_usec) / 1e6);
         if (b->done >= arg_count)
                 return sd_event_exit(b->event, 0);
         return batch_fill(b);
@@ -399,11 +402,12 @@ static void help(void) {
                "  --detach N         start N containers (default command: sleep 1000), pipelined\n"
                "  --remove N         RemoveContainer(force) PREFIX0..PREFIX<N-1>, pipelined\n"
                "  --inflight N       calls in flight for --detach/--remove (default %u)\n"
+               "  --progress N       with --detach/--remove: print \"progress=DONE SECONDS\" every N replies\n"
                "  --address ADDR     bus address instead of the system bus (e.g. the private socket\n"
                "                     unix:path=/run/vessel/io.vessel1)\n"
                "Loop mode prints one wall time per line in microseconds (CLOCK_MONOTONIC, from sending\n"
                "RunContainer to WaitContainer's reply, plus RemoveContainer if AutoRemove is refused).\n"
-               "--detach/--remove print key=value lines: count, failed, seconds, per_second.\n",
+               "--detach/--remove print key=value lines: mode, count, failed, seconds, per_second.\n",
                arg_image, MAX_INFLIGHT);
 }
 
@@ -421,7 +425,7 @@ static int parse_unsigned(const char *s, unsigned *ret) {
 
 static int parse_argv(int argc, char *argv[]) {
         enum { ARG_IMAGE = 0x100, ARG_COUNT, ARG_WARMUP, ARG_PREFIX, ARG_KEEP, ARG_SUMMARY, ARG_NETWORK,
-               ARG_DETACH, ARG_REMOVE, ARG_INFLIGHT, ARG_ADDRESS };
+               ARG_DETACH, ARG_REMOVE, ARG_INFLIGHT, ARG_PROGRESS, ARG_ADDRESS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "image", required_argument, NULL, ARG_IMAGE },
@@ -434,6 +438,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "detach", required_argument, NULL, ARG_DETACH },
                 { "remove", required_argument, NULL, ARG_REMOVE },
                 { "inflight", required_argument, NULL, ARG_INFLIGHT },
+                { "progress", required_argument, NULL, ARG_PROGRESS },
                 { "address", required_argument, NULL, ARG_ADDRESS },
                 {}
         };
@@ -478,6 +483,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_INFLIGHT:
                         target = &arg_inflight;
+                        break;
+                case ARG_PROGRESS:
+                        target = &arg_progress;
                         break;
                 case ARG_ADDRESS:
                         arg_address = optarg;

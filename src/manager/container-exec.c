@@ -258,6 +258,9 @@ int container_exec(Container *c, sd_bus_message *message, char **argv, const Set
         if (!IN_SET(c->state, CONTAINER_RUNNING) || c->spawn || c->leader_pidfd < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE, "Container %s is %s, not running.", c->name,
                                          container_state_to_string(c->state));
+        if (c->settings.private_users != PRIVATE_USERS_NO && c->userns_fd < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE,
+                                         "The user namespace of container %s is not known.", c->name);
         if (c->n_execs >= EXECS_MAX)
                 return sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED, "Container %s has %u processes exec'd already.",
                                          c->name, c->n_execs);
@@ -309,6 +312,7 @@ int container_exec(Container *c, sd_bus_message *message, char **argv, const Set
                                            fds[2] >= 0 ? fds[2] : null_fd },
                                 .setsid = true,
                                 .report_exec_on_stderr = !pty,
+                                .userns_fd = c->userns_fd,
                         };
                         (void) prctl(PR_SET_PDEATHSIG, 0);
                         exec_process(sync_fd, c, &ap, pty);

@@ -110,6 +110,7 @@ typedef struct ChildArgs {
         int journal_fd;
         int out_pipe[2], err_pipe[2];
         const char *rundir;
+        int userns_fd; /* PrivateUsers: the container's user namespace, else -EBADF */
         const char *root;
         const char *lower, *upper, *work;
 } ChildArgs;
@@ -458,6 +459,18 @@ _noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p) {
 
         if (p->setsid && setsid() < 0)
                 child_fail(sync_fd, STEP_SETUP, errno, "setsid() failed: %m");
+
+        /* PrivateUsers: the app (not vessel-init) lives in the container's user namespace, as its
+         * root, which is an unprivileged uid on the host; the other namespaces stay owned by the
+         * host's, so even that root has no power over them */
+        if (p->userns_fd >= 0) {
+                if (setns(p->userns_fd, CLONE_NEWUSER) < 0)
+                        child_fail(sync_fd, STEP_USER, errno, "Failed to enter the user namespace: %m");
+                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                        child_fail(sync_fd, STEP_USER, errno, "Failed to become root of the user namespace: %m");
+                /* joining a user namespace grants a full bounding set in it: drop to ours again */
+                child_drop_bounding(sync_fd, s);
+        }
         if (dup2(p->stdio[0], 0) < 0 || dup2(p->stdio[1], 1) < 0 || dup2(p->stdio[2], 2) < 0)
                 child_fail(sync_fd, STEP_SETUP, errno, "Failed to set up standard I/O: %m");
 
@@ -516,6 +529,45 @@ _noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p) {
         child_fail(sync_fd, STEP_EXEC, e, "Failed to execute %s: %s", p->argv[0], strerror(e));
 }
 
+/* PrivateUsers: every lower layer is presented through an idmapped mount (host uid 0 → the container's
+ * root), attached below the runtime directory; the overlay goes over those. The image itself is never
+ * chowned. Returns the new lowerdir= list. */
+static char *child_idmap_lowers(ChildArgs *a) {
+        _cleanup_free_ char *list = strdup(a->lower), *result = strdup("");
+        unsigned i = 0;
+
+        if (!list || !result)
+                child_fail(a->sync_fd, STEP_MOUNT, ENOMEM, "Out of memory.");
+        for (char *dir = strtok(list, ":"); dir; dir = strtok(NULL, ":"), i++) {
+                _cleanup_close_ int tree = -EBADF;
+                struct mount_attr attr = {
+                        .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+                        .userns_fd = a->userns_fd,
+                };
+                char target[PATH_MAX];
+                char *n;
+
+                tree = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (tree < 0)
+                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to open layer %s: %m", dir);
+                if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+                        child_fail(a->sync_fd, STEP_MOUNT, errno,
+                                   "Cannot present %s through an idmapped mount (needed for PrivateUsers; its file "
+                                   "system may not support it): %m", dir);
+                snprintf(target, sizeof target, "%s/lower%u", a->rundir, i);
+                if (mkdir(target, 0700) < 0 && errno != EEXIST)
+                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to create %s: %m", target);
+                if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to attach layer %s: %m", dir);
+                n = strjoin(result, *result ? ":" : "", target);
+                if (!n)
+                        child_fail(a->sync_fd, STEP_MOUNT, ENOMEM, "Out of memory.");
+                free(result);
+                result = n;
+        }
+        return TAKE_PTR(result);
+}
+
 _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         const Settings *s = &c->settings;
         Manager *m = c->manager;
@@ -540,7 +592,10 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         /* (2) the root */
         CHILD_CHECK(STEP_MOUNT, mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL),
                     "Failed to make the mount tree a slave: %m");
-        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", a->lower, a->upper, a->work) < 0)
+        _cleanup_free_ char *lower = NULL;
+        if (a->userns_fd >= 0)
+                lower = child_idmap_lowers(a);
+        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower ?: a->lower, a->upper, a->work) < 0)
                 child_fail(a->sync_fd, STEP_MOUNT, ENOMEM, "Out of memory.");
         CHILD_CHECK(STEP_MOUNT, mount("overlay", a->root, "overlay", MS_NOSUID | MS_NODEV, opts),
                     "Failed to mount the overlay root (lower %s): %m", a->lower);
@@ -602,6 +657,7 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
                         .argv = s->command,
                         .stdio = { stdin_fd, stdout_fd, stderr_fd },
                         .setsid = true,
+                        .userns_fd = a->userns_fd,
                 };
                 child_exec_app(a->sync_fd, c, &p);
         }
@@ -883,6 +939,47 @@ static int write_etc_files(Container *c, int dir_fd) {
         return r;
 }
 
+/* A user namespace mapping 0…65535 to base…base+65535, held by an fd: a short-lived child creates
+ * it, we write its maps and keep a reference; the child is gone a moment later. */
+int userns_make(uint32_t base, int *ret_fd) {
+        _cleanup_close_pair_ int pipe_fds[2] = { -EBADF, -EBADF };
+        char path[64], map[64];
+        pid_t pid;
+        int fd, r = 0;
+
+        if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+                return -errno;
+        struct clone_args ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                char x;
+                pipe_fds[1] = safe_close(pipe_fds[1]);
+                (void) read(pipe_fds[0], &x, 1); /* until the parent is done */
+                _exit(0);
+        }
+        pipe_fds[0] = safe_close(pipe_fds[0]);
+
+        snprintf(map, sizeof map, "0 %u 65536\n", base);
+        FOREACH_STRING(f, "uid_map", "gid_map") {
+                snprintf(path, sizeof path, "/proc/%i/%s", (int) pid, f);
+                if (r >= 0)
+                        r = write_string_file(path, map);
+        }
+        snprintf(path, sizeof path, "/proc/%i/ns/user", (int) pid);
+        fd = r >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (r >= 0 && fd < 0)
+                r = -errno;
+
+        pipe_fds[1] = safe_close(pipe_fds[1]);
+        (void) waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
 int container_read_starttime(pid_t pid, uint64_t *ret) {
         return read_starttime(pid, ret);
 }
@@ -929,6 +1026,12 @@ int container_spawn(Container *c, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to write /etc files of container %s: %m", c->name);
 
+        if (c->settings.private_users != PRIVATE_USERS_NO && c->userns_fd < 0) {
+                r = userns_make(c->uid_base, &c->userns_fd);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to create the user namespace of %s: %m", c->name);
+        }
+
         journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
@@ -945,6 +1048,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 .out_pipe = { out_pipe[0], out_pipe[1] },
                 .err_pipe = { err_pipe[0], err_pipe[1] },
                 .rundir = rundir,
+                .userns_fd = c->userns_fd,
                 .root = root,
                 .lower = c->lower_dir,
                 .upper = upper,

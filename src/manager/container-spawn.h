@@ -38,7 +38,10 @@ typedef struct AppParams {
         int stdio[3];
         bool setsid;
         bool report_exec_on_stderr;
+        int userns_fd; /* PrivateUsers: join this user namespace as its root first; -EBADF: none */
 } AppParams;
+
+int userns_make(uint32_t base, int *ret_fd);
 
 _noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p);
 

@@ -110,6 +110,7 @@ int container_new(Manager *m, const char *name, const char *id, Container **ret)
         settings_init(&c->settings);
         c->leader_pidfd = -EBADF;
         c->oom_fd = -EBADF;
+        c->userns_fd = -EBADF;
         c->name = strdup(name);
         c->unit = strjoin("vessel-", name, ".scope");
         if (!c->name || !c->unit)
@@ -154,6 +155,7 @@ Container *container_free(Container *c) {
         sd_event_source_disable_unref(c->stop_timer);
         sd_event_source_disable_unref(c->restart_timer);
         safe_close(c->leader_pidfd);
+        safe_close(c->userns_fd);
         settings_done(&c->settings);
         free(c->name);
         free(c->image);
@@ -256,6 +258,7 @@ int container_save(Container *c) {
         json_object_object_add(o, "OOMKilled", json_object_new_boolean(c->oom_killed));
         json_object_object_add(o, "RestartCount", json_object_new_int(c->restart_count));
         json_object_object_add(o, "StopRequested", json_object_new_boolean(c->stop_requested));
+        json_object_object_add(o, "UIDBase", json_object_new_int64(c->uid_base));
         json_object_object_add(o, "Settings", s);
 
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -268,6 +271,30 @@ int container_save(Container *c) {
         if (r < 0)
                 return log_warning_errno(r, "Failed to save container %s: %m", c->name);
         return 0;
+}
+
+/* PrivateUsers: the lowest free 65536-uid range at or above 0x80000 (where systemd-nspawn picks too),
+ * never overlapping another container's. */
+#define UID_RANGE_FIRST 0x00080000U
+#define UID_RANGE_LAST 0x6FFF0000U
+#define UID_RANGE_SIZE 0x10000U
+
+static int allocate_uid_base(Manager *m, uint32_t *ret) {
+        for (uint32_t base = UID_RANGE_FIRST; base <= UID_RANGE_LAST; base += UID_RANGE_SIZE) {
+                Container *other;
+                bool used = false;
+
+                HASHMAP_FOREACH(other, m->containers)
+                        if (other->uid_base == base) {
+                                used = true;
+                                break;
+                        }
+                if (!used) {
+                        *ret = base;
+                        return 0;
+                }
+        }
+        return -E2BIG;
 }
 
 static bool image_is_dir(const char *image) {
@@ -343,6 +370,12 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
         c->state = CONTAINER_CREATED;
         c->created_usec = now_realtime();
 
+        if (c->settings.private_users != PRIVATE_USERS_NO) {
+                r = allocate_uid_base(m, &c->uid_base);
+                if (r < 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED, "No free range of 65536 UIDs is left.");
+        }
+
         r = container_state_dir(c, &dir);
         if (r < 0)
                 return r;
@@ -355,6 +388,16 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
                 free(p);
                 p = strjoin(dir, "/work");
                 r = p ? mkdir_parents_and_self(p, 0700) : -ENOMEM;
+        }
+        /* the container's own layer belongs to its root, which is an unprivileged uid on the host */
+        if (r >= 0 && c->uid_base > 0) {
+                FOREACH_STRING(sub, "/upper", "/work") {
+                        _cleanup_free_ char *q = strjoin(dir, sub);
+                        if (!q || chown(q, c->uid_base, c->uid_base) < 0) {
+                                r = q ? -errno : -ENOMEM;
+                                break;
+                        }
+                }
         }
         if (r >= 0)
                 r = container_save(c);
@@ -886,6 +929,16 @@ int container_adopt(Container *c) {
         r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
         if (r < 0)
                 return r;
+        if (c->settings.private_users != PRIVATE_USERS_NO && c->userns_fd < 0) {
+                /* the app, vessel-init's child, lives in the container's user namespace */
+                _cleanup_free_ char *children = NULL;
+                char path[128];
+                snprintf(path, sizeof path, "/proc/%i/task/%i/children", (int) c->leader, (int) c->leader);
+                if (read_one_line_file(path, &children) >= 0 && atoi(children) > 0) {
+                        snprintf(path, sizeof path, "/proc/%i/ns/user", atoi(children));
+                        c->userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+                }
+        }
         return scope_watch_oom(c);
 }
 
@@ -948,6 +1001,8 @@ int container_load(Manager *m, const char *id, Container **ret) {
                 c->oom_killed = json_object_get_boolean(e);
         if (json_object_object_get_ex(o, "StopRequested", &e))
                 c->stop_requested = json_object_get_boolean(e);
+        if (get_int(o, "UIDBase", &v) >= 0)
+                c->uid_base = v;
         if (!json_object_object_get_ex(o, "Settings", &e))
                 goto finish;
         r = settings_from_json(&c->settings, e);

@@ -61,6 +61,9 @@ struct Container {
         PendingCall *start_waiters, *exit_waiters, *stop_waiters, *remove_waiters, *queued;
         sd_event_source *stop_timer, *restart_timer;
 
+        uint32_t uid_base; /* PrivateUsers: host uid/gid of the container's root; 0 = none */
+        int userns_fd;
+
         ExecSession *execs;
         unsigned n_execs;
 

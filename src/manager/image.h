@@ -129,7 +129,10 @@ Container *image_find_user(Image *i);
 int image_path_label(const char *name, char **ret); /* the escaped name, for paths and file names */
 int image_get_path(Image *i, char **ret);
 
-/* Removes layers that no image or container uses. */
+/* Disk usage of dir_fd/name, in allocated bytes, not crossing into symlinks. */
+uint64_t image_store_du(int dir_fd, const char *name);
+
+/* Removes layers that no image or container uses. -EBUSY while a transfer runs. */
 int manager_prune_layers(Manager *m, uint64_t *ret_freed, unsigned *ret_n);
 
 /* ---- import/export (in a Transfer's worker) ---------------------------------------------------- */

@@ -356,8 +356,6 @@ static int apply_s(Settings *s, const char *name, const char *v, sd_bus_error *e
                 PrivateUsers p = private_users_from_string(v);
                 if (p < 0)
                         return INVALID(error, name, "'%s' is not one of no, yes, pick.", v);
-                if (p != PRIVATE_USERS_NO)
-                        return INVALID(error, name, "user namespaces ('%s') are not available in this version.", v);
                 s->private_users = p;
                 return 0;
         }
