@@ -56,6 +56,7 @@ static unsigned arg_inflight = MAX_INFLIGHT;
 static unsigned arg_progress = 0;
 static bool arg_keep = false;
 static bool arg_summary = false;
+static bool arg_keep_going = false;
 static Mode arg_mode = MODE_LOOP;
 static char **arg_command = NULL;
 
@@ -81,6 +82,10 @@ struct Bench {
         unsigned pending;    /* replies still due in this iteration */
         bool retry;          /* AutoRemove was refused: do this iteration again without it */
         bool removing;
+        int run_replied;     /* 0: not yet, 1: ok, -1: error; for messages only */
+        bool iteration_failed;
+        unsigned n_failed;
+        uint64_t run_reply_usec;
         uint64_t started_usec;
         uint64_t *samples;
         unsigned n_samples;
@@ -211,6 +216,16 @@ static int loop_step_done(Bench *b) {
                 b->retry = false;
                 return loop_start_iteration(b);
         }
+        if (b->iteration_failed) {
+                b->n_failed++;
+                if (!arg_keep_going)
+                        return fail(b, -EIO);
+                /* no sample for this one */
+                b->iteration++;
+                if (b->iteration >= arg_warmup + arg_count)
+                        return sd_event_exit(b->event, 0);
+                return loop_start_iteration(b);
+        }
         if (b->auto_remove || arg_keep)
                 return loop_finish_iteration(b);
 
@@ -234,6 +249,8 @@ static int on_loop_run_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         Bench *b = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
+        b->run_replied = e ? -1 : 1;
+        b->run_reply_usec = now_usec();
         if (e) {
                 if (b->auto_remove && error_is_auto_remove_refused(e)) {
                         fprintf(stderr, "note: daemon refused AutoRemove (%s); removing with RemoveContainer instead\n",
@@ -242,9 +259,12 @@ static int on_loop_run_reply(sd_bus_message *reply, void *userdata, sd_bus_error
                         b->retry = true; /* the pipelined Wait fails with NoSuchContainer; ignore it */
                         return loop_step_done(b);
                 }
-                fprintf(stderr, "RunContainer failed: %s: %s\n", e->name, e->message ?: "");
-                return fail(b, -sd_bus_message_get_errno(reply));
-        }
+                fprintf(stderr, "iteration %u: RunContainer failed after %.3f ms: %s: %s\n", b->iteration,
+                        (b->run_reply_usec - b->started_usec) / 1e3, e->name, e->message ?: "");
+                b->iteration_failed = true;
+        } else if (b->iteration_failed)
+                fprintf(stderr, "iteration %u: ... and RunContainer succeeded after %.3f ms\n", b->iteration,
+                        (b->run_reply_usec - b->started_usec) / 1e3);
         return loop_step_done(b);
 }
 
@@ -257,8 +277,15 @@ static int on_loop_wait_reply(sd_bus_message *reply, void *userdata, sd_bus_erro
         if (e) {
                 if (b->retry)
                         return loop_step_done(b);
-                fprintf(stderr, "WaitContainer failed: %s: %s\n", e->name, e->message ?: "");
-                return fail(b, -sd_bus_message_get_errno(reply));
+                if (b->run_replied == 0)
+                        fprintf(stderr, "iteration %u: WaitContainer failed after %.3f ms, before RunContainer's reply: %s: %s\n",
+                                b->iteration, (now_usec() - b->started_usec) / 1e3, e->name, e->message ?: "");
+                else if (b->run_replied > 0)
+                        fprintf(stderr, "iteration %u: WaitContainer failed after %.3f ms; RunContainer had succeeded after %.3f ms: %s: %s\n",
+                                b->iteration, (now_usec() - b->started_usec) / 1e3,
+                                (b->run_reply_usec - b->started_usec) / 1e3, e->name, e->message ?: "");
+                b->iteration_failed = true;
+                return loop_step_done(b);
         }
         r = sd_bus_message_read(reply, "ii", &status, &sig);
         if (r < 0)
@@ -275,6 +302,8 @@ static int loop_start_iteration(Bench *b) {
         int r;
 
         container_name(b, b->iteration, name, sizeof name);
+        b->run_replied = 0;
+        b->iteration_failed = false;
         b->started_usec = now_usec();
 
         r = new_run_call(b, name, b->auto_remove, &m);
@@ -397,6 +426,7 @@ static void help(void) {
                "  --warmup N         untimed iterations first (loop mode; default 0)\n"
                "  --prefix P         container names are P0, P1, ... (default vb<pid>-)\n"
                "  --keep             no AutoRemove, no removal: containers stay (exited)\n"
+               "  --keep-going       loop mode: a failed iteration is reported and skipped (exit 3 at the end)\n"
                "  --summary          print runs/median/p95/min/max/mean in ms instead of every sample\n"
                "  --network MODE     Network setting (default none; \"\" = don't send it)\n"
                "  --detach N         start N containers (default command: sleep 1000), pipelined\n"
@@ -424,7 +454,7 @@ static int parse_unsigned(const char *s, unsigned *ret) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_IMAGE = 0x100, ARG_COUNT, ARG_WARMUP, ARG_PREFIX, ARG_KEEP, ARG_SUMMARY, ARG_NETWORK,
+        enum { ARG_IMAGE = 0x100, ARG_COUNT, ARG_WARMUP, ARG_PREFIX, ARG_KEEP, ARG_KEEP_GOING, ARG_SUMMARY, ARG_NETWORK,
                ARG_DETACH, ARG_REMOVE, ARG_INFLIGHT, ARG_PROGRESS, ARG_ADDRESS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -433,6 +463,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "warmup", required_argument, NULL, ARG_WARMUP },
                 { "prefix", required_argument, NULL, ARG_PREFIX },
                 { "keep", no_argument, NULL, ARG_KEEP },
+                { "keep-going", no_argument, NULL, ARG_KEEP_GOING },
                 { "summary", no_argument, NULL, ARG_SUMMARY },
                 { "network", required_argument, NULL, ARG_NETWORK },
                 { "detach", required_argument, NULL, ARG_DETACH },
@@ -466,6 +497,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_KEEP:
                         arg_keep = true;
+                        break;
+                case ARG_KEEP_GOING:
+                        arg_keep_going = true;
                         break;
                 case ARG_SUMMARY:
                         arg_summary = true;
@@ -593,6 +627,10 @@ int main(int argc, char *argv[]) {
         if (arg_mode == MODE_LOOP) {
                 if (arg_summary)
                         print_summary(&b);
+                if (b.n_failed > 0) {
+                        fprintf(stderr, "%u of %u iterations failed\n", b.n_failed, arg_warmup + arg_count);
+                        b.failed = b.n_failed;
+                }
         } else {
                 double s = elapsed / 1e6;
                 printf("mode=%s\ncount=%u\nfailed=%u\nseconds=%.6f\nper_second=%.1f\n",

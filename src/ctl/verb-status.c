@@ -7,6 +7,7 @@
 #include "log.h"
 #include "output.h"
 #include "string-util.h"
+#include "verb-ops.h"
 #include "vesselctl.h"
 
 int verb_status(int argc, char *argv[]) {
@@ -43,6 +44,11 @@ int verb_status(int argc, char *argv[]) {
                 if (printed++ > 0)
                         putchar('\n');
                 container_info_print(&info, now_realtime_usec(), stdout);
+                /* the last lines of its output, as systemctl status shows them */
+                fputc('\n', stdout);
+                r = show_container_log_tail(info.id, argv[i], 10, stdout);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to read the journal: %m");
         }
         fflush(stdout);
         return ret;

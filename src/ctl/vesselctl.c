@@ -11,6 +11,8 @@
 #include "log.h"
 #include "parse-util.h"
 #include "string-util.h"
+#include "verb-images.h"
+#include "verb-ops.h"
 #include "vesselctl.h"
 
 bool arg_json = false;
@@ -192,6 +194,8 @@ static const Verb verbs[] = {
           show_options, "p:", 0, parse_show_option, help_show, verb_show },
         { "update", 1, 1, 0, "[OPTIONS] NAME", "Change a container's resource limits",
           NULL, NULL, OPTION_UPDATE, NULL, NULL, verb_update },
+        OPS_VERBS,
+        IMAGE_VERBS,
         { "help", 0, VERB_ANY, 0, "", "Show this help", NULL, NULL, 0, NULL, NULL, verb_help },
 };
 
@@ -230,7 +234,8 @@ static void help(void) {
 static void help_verb(const Verb *v) {
         printf("%s %s %s\n\n%s.\n", program_invocation_short_name, v->name, v->synopsis, v->summary);
         if (v->flags & VERB_OPTIONS_FIRST)
-                printf("Options end at IMAGE: what follows is the command and its arguments.\n");
+                printf("Options end at %s: what follows is the command and its arguments.\n",
+                       startswith(v->synopsis, "[OPTIONS] NAME") ? "NAME" : "IMAGE");
         printf("\nOptions:\n");
         if (v->container_scope)
                 container_options_help(v->container_scope);

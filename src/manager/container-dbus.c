@@ -284,8 +284,10 @@ static int property_get_allowed_cpus(sd_bus *bus, const char *path, const char *
 
 static int property_get_addresses(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        /* none: containers get "none" or "host" networking in this version */
-        return sd_bus_message_append(reply, "a(iay)", 0);
+        Container *c = ASSERT_PTR(userdata);
+
+        /* while it runs on the bridge; none for none and host */
+        return network_append_addresses(c, reply);
 }
 
 static int property_get_ports(sd_bus *bus, const char *path, const char *interface, const char *property,

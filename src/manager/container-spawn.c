@@ -5,12 +5,14 @@
  * The parent (vesseld, in its event loop) and the child talk over one SOCK_SEQPACKET socketpair. The
  * sync points, numbered the same on both sides:
  *
- *   (1) parent: clone3(CLONE_PIDFD | namespaces); asks systemd for the scope with the child's pid.
+ *   (1) parent: clone3(CLONE_PIDFD | namespaces); asks systemd for the scope with the child's pid;
+ *               for Network=bridge, creates the veth pair with its peer "eth0" in the child's netns.
  *   (2) child:  builds the root (overlay, /proc, /dev, /sys, masks, binds), sets the host name,
  *               pivot_root()s, then blocks reading the socket. This overlaps with the scope job.
  *   (3) parent: the job is done (JobRemoved "done"): moves the child into the v1 cpuset/freezer
  *               cgroups, sends GO. If systemd refused, it kills the child instead; nothing is left.
- *   (4) child:  enters a new cgroup namespace (now rooted at the scope), forks the app, which switches
+ *   (4) child:  brings up lo and, for bridge, gives eth0 its address and the default route (it is
+ *               still root with CAP_NET_ADMIN in its netns); enters a new cgroup namespace (now rooted at the scope), forks the app, which switches
  *               user, drops privileges, loads seccomp last and execs the command; the first process
  *               execveat()s vessel-init from the sealed memfd.
  *   (5) parent: EOF on the socket means both execs happened (the socket is CLOEXEC). A failure on
@@ -44,6 +46,7 @@
 #include "bus-util.h"
 #include "container-spawn.h"
 #include "container.h"
+#include "image.h"
 #include "fd-util.h"
 #include "log.h"
 #include "scope.h"
@@ -55,6 +58,7 @@ static const char *const step_table[_STEP_MAX] = {
         [STEP_SETUP] = "setup", [STEP_MOUNT] = "mount", [STEP_BIND] = "bind", [STEP_HOSTNAME] = "hostname",
         [STEP_PIVOT] = "pivot_root", [STEP_CGROUP] = "cgroup", [STEP_USER] = "user", [STEP_CHDIR] = "chdir",
         [STEP_PRIVILEGES] = "privileges", [STEP_SECCOMP] = "seccomp", [STEP_EXEC] = "exec", [STEP_INIT] = "init",
+        [STEP_NETWORK] = "network",
 };
 
 const char *spawn_step_to_string(int step) {
@@ -623,7 +627,12 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         if (n <= 0)
                 _exit(125); /* the parent gave up on us */
 
-        /* (4) */
+        /* (4) the network: our end of the veth is here since (1); lo up, eth0's address, the route */
+        int nr = network_setup_child(c);
+        if (nr < 0)
+                child_fail(a->sync_fd, STEP_NETWORK, nr, "Failed to configure the container's network: %s",
+                           strerror(-nr));
+
         CHILD_CHECK(STEP_CGROUP, unshare(CLONE_NEWCGROUP), "Failed to create the cgroup namespace: %m");
         child_mount_cgroup(a, m->cgroup_layout);
 
@@ -926,7 +935,12 @@ static int write_etc_files(Container *c, int dir_fd) {
         int r;
 
         hostname = strjoin(h, "\n");
-        if (!hostname || asprintf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", h) < 0)
+        if (hostname && c->net.has_address) {
+                /* bridge: itself and the other containers on the bridge (network.c keeps it current) */
+                r = network_hosts_render(c, &hosts);
+                if (r < 0)
+                        return r;
+        } else if (!hostname || asprintf(&hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", h) < 0)
                 return -ENOMEM;
         r = resolv_conf_for_container(&resolv);
         if (r < 0)
@@ -1013,14 +1027,22 @@ int container_spawn(Container *c, sd_bus_error *error) {
         r = mkdir_parents_and_self(root, 0700);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to create %s: %m", root);
-        if (access(c->lower_dir, F_OK) < 0)
-                return sd_bus_error_set_errnof(error, errno, "Root directory %s of container %s is gone: %m",
-                                               c->lower_dir, c->name);
+        _cleanup_free_ char *missing = NULL;
+        r = image_lower_dirs_check(c->lower_dir, &missing); /* one directory, or an image's layers */
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Root directory %s of container %s is gone: %m",
+                                               strempty(missing), c->name);
 
         status_fd = open(rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (status_fd < 0)
                 return sd_bus_error_set_errnof(error, errno, "Failed to open %s: %m", rundir);
         (void) unlinkat(status_fd, "exit", 0);
+
+        /* bridge: ports and an address, before the hosts file that names it; container_start()
+         * releases them if we fail */
+        r = network_prepare(c, error);
+        if (r < 0)
+                return r;
 
         r = write_etc_files(c, status_fd);
         if (r < 0)
@@ -1099,6 +1121,18 @@ int container_spawn(Container *c, sd_bus_error *error) {
         }
         if (r >= 0)
                 r = scope_start(c);
+        if (r >= 0) {
+                /* (1) the veth, while systemd works on the scope; a failure ends the child, whose
+                 * EOF reports it like any other */
+                r = network_setup(c, pid);
+                if (r < 0) {
+                        char text[256];
+                        snprintf(text, sizeof text, "failed to set up the network of %s: %s", c->name, strerror(-r));
+                        spawn_fail(c, r, STEP_NETWORK, text);
+                        (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                        r = 0;
+                }
+        }
         if (r < 0) {
                 (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
                 if (!c->leader_source) {

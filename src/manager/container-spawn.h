@@ -19,6 +19,7 @@ typedef enum SpawnStep {
         STEP_SECCOMP,
         STEP_EXEC,
         STEP_INIT,
+        STEP_NETWORK,
         _STEP_MAX,
 } SpawnStep;
 

@@ -14,6 +14,7 @@
 #include "bus-util.h"
 #include "container-exec.h"
 #include "container.h"
+#include "image.h"
 #include "fd-util.h"
 #include "log.h"
 #include "machine.h"
@@ -260,6 +261,7 @@ int container_save(Container *c) {
         json_object_object_add(o, "StopRequested", json_object_new_boolean(c->stop_requested));
         json_object_object_add(o, "UIDBase", json_object_new_int64(c->uid_base));
         json_object_object_add(o, "Settings", s);
+        network_to_json(c, o);
 
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -332,21 +334,33 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
         if (hashmap_get(m->containers, name))
                 return sd_bus_error_setf(error, BUS_ERROR_CONTAINER_EXISTS, "A container named '%s' exists already.", name);
 
-        if (!image_is_dir(image))
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE,
-                                         "No image '%s': this version runs root directories only (dir:/path).", image);
-        const char *path = image + strlen("dir:");
-        if (!path_is_normalized_absolute(path) || streq(path, "/") || strpbrk(path, ",:\\"))
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE,
-                                         "Image '%s' is not dir: followed by a normalized absolute path without ',' ':' '\\'.", image);
-        if (stat(path, &st) < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Root directory %s: %s", path, strerror(errno));
-        if (!S_ISDIR(st.st_mode))
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Root directory %s is not a directory.", path);
+        _cleanup_free_ char *image_name = NULL, *lower = NULL;
+        if (!image_is_dir(image)) {
+                /* a stored image: its layers are the lowers, its config the defaults (image.c) */
+                r = image_prepare_container(m, image, settings, &image_name, &lower, error);
+                if (r < 0)
+                        return r;
+        } else {
+                const char *path = image + strlen("dir:");
+                if (!path_is_normalized_absolute(path) || streq(path, "/") || strpbrk(path, ",:\\"))
+                        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE,
+                                                 "Image '%s' is not dir: followed by a normalized absolute path without ',' ':' '\\'.", image);
+                if (stat(path, &st) < 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Root directory %s: %s", path, strerror(errno));
+                if (!S_ISDIR(st.st_mode))
+                        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "Root directory %s is not a directory.", path);
+                if (settings->entrypoint_set)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
+                                                 "Invalid setting Entrypoint: a dir: image has none to replace; use Command.");
 
-        if (strv_length(settings->command) == 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
-                                         "Invalid setting Command: a dir: image has no default command, give one.");
+                if (strv_length(settings->command) == 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
+                                                 "Invalid setting Command: a dir: image has no default command, give one.");
+                image_name = strdup(image);
+                lower = strdup(path);
+                if (!image_name || !lower)
+                        return -ENOMEM;
+        }
 
         r = container_id_generate(id);
         if (r < 0)
@@ -355,10 +369,8 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
         r = container_new(m, name, id, &c);
         if (r < 0)
                 return r;
-        c->image = strdup(image);
-        c->lower_dir = strdup(path);
-        if (!c->image || !c->lower_dir)
-                return -ENOMEM;
+        c->image = TAKE_PTR(image_name);
+        c->lower_dir = TAKE_PTR(lower);
 
         /* the settings move over; the caller's stdio stays with the caller's Settings until start */
         c->settings = *settings;
@@ -425,8 +437,10 @@ int container_start(Container *c, sd_bus_message *message, sd_bus_error *error) 
         c->start_failed_early = false;
 
         r = container_spawn(c, error);
-        if (r < 0)
+        if (r < 0) {
+                network_release(c);
                 return r;
+        }
         return pending_call_add(&c->start_waiters, message);
 }
 
@@ -584,6 +598,7 @@ void container_on_exit(Container *c, int status, int signal) {
         c->leader_starttime = 0;
         c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
         scope_cleanup_extra(c);
+        network_release(c);
         settings_close_stdio(&c->settings);
 
         if (c->start_failed_early) {
@@ -734,6 +749,7 @@ static void container_finalize_remove(Container *c) {
         int r;
 
         c->removed = true;
+        network_release(c);
         if (container_state_dir(c, &dir) >= 0) {
                 r = rm_rf(dir);
                 if (r < 0)
@@ -1008,6 +1024,7 @@ int container_load(Manager *m, const char *id, Container **ret) {
         r = settings_from_json(&c->settings, e);
         if (r < 0)
                 goto finish;
+        network_from_json(c, o);
 
         *ret = TAKE_PTR(c);
         r = 0;
@@ -1062,5 +1079,8 @@ int manager_load_containers(Manager *m) {
                         container_schedule_restart(c);
         }
         closedir(d);
+
+        /* veths and rules of containers that are gone (a kill -9 of vesseld, a crash mid-start) */
+        network_reconcile(m);
         return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "manager.h"
 #include "name-util.h"
+#include "network.h"
 #include "settings.h"
 
 typedef enum ContainerState {
@@ -69,6 +70,8 @@ struct Container {
 
         sd_event_source *oom_source;
         int oom_fd;
+
+        ContainerNetwork net; /* Network=bridge: its address and held ports while it runs */
 
         /* the scope's cgroup path below the controllers' roots, e.g. /machine.slice/vessel-x.scope */
         char *cgroup_path;

@@ -3,6 +3,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "name-util.h"
 #include "operation.h"
+#include "parse-util.h"
 #include "string-util.h"
 
 #define MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -979,5 +981,924 @@ int manager_prune_layers(Manager *m, uint64_t *ret_freed, unsigned *ret_n) {
                 *ret_freed = freed;
         if (ret_n)
                 *ret_n = n;
+        return 0;
+}
+
+/* ---- import (runs in a Transfer's worker process) --------------------------------------------- */
+
+void import_request_free(void *p) {
+        ImportRequest *q = p;
+
+        if (!q)
+                return;
+        safe_close(q->fd);
+        free(q->name);
+        free(q->ref);
+        free(q->format);
+        free(q->state_dir);
+        free(q->work_dir);
+        free(q);
+}
+
+typedef struct Import {
+        Transfer *t;
+        ImportRequest *req;
+        int layers_fd, images_fd, work_fd;
+        uint64_t done_base, total;
+        unsigned n_layers_made;
+        const char *format; /* as detected */
+} Import;
+
+static int openat2_in_root(int dir_fd, const char *path, int flags) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC | O_NOCTTY),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        int fd = (int) syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
+        return fd < 0 ? -errno : fd;
+}
+
+/* A small file of the layout or archive, read through its own root: symlinks in it never lead out. */
+static int read_small_in_root(Import *im, int dir_fd, const char *path, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        fd = openat2_in_root(dir_fd, path, O_RDONLY);
+        if (fd < 0)
+                return transfer_worker_error(im->t, fd, "%s: %s", path, strerror(-fd));
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return transfer_worker_error(im->t, -EBADMSG, "%s is not a regular file", path);
+        if ((uint64_t) st.st_size > IMAGE_JSON_MAX)
+                return transfer_worker_error(im->t, -EFBIG, "%s is too large (%" PRIu64 " bytes)", path, (uint64_t) st.st_size);
+        r = read_full_file_at(fd, "", IMAGE_JSON_MAX, ret, ret_size);
+        if (r == -ENOENT || r == -EINVAL) {
+                /* read_full_file_at() may not take "": read by hand */
+                _cleanup_free_ char *buf = malloc((size_t) st.st_size + 1);
+                ssize_t n;
+                if (!buf)
+                        return -ENOMEM;
+                n = pread(fd, buf, (size_t) st.st_size, 0);
+                if (n < 0)
+                        return transfer_worker_error(im->t, -errno, "%s: %m", path);
+                buf[n] = 0;
+                *ret = TAKE_PTR(buf);
+                *ret_size = (size_t) n;
+                return 0;
+        }
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "%s: %s", path, strerror(-r));
+        return 0;
+}
+
+/* A JSON blob named by a descriptor: read, size and digest checked. */
+static int read_blob(Import *im, int dir_fd, const OciDescriptor *d, const char *what, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char hex[SHA256_HEX_LEN + 1];
+        size_t size;
+        int r;
+
+        if (d->size > IMAGE_JSON_MAX)
+                return transfer_worker_error(im->t, -EFBIG, "%s sha256:%s: %" PRIu64 " bytes, too large", what, d->hex, d->size);
+        path = strjoin("blobs/sha256/", d->hex);
+        if (!path)
+                return -ENOMEM;
+        r = read_small_in_root(im, dir_fd, path, &text, &size);
+        if (r < 0)
+                return r;
+        if (size != d->size)
+                return transfer_worker_error(im->t, -EBADMSG, "%s sha256:%s: size %zu, its descriptor says %" PRIu64,
+                                             what, d->hex, size, d->size);
+        sha256_buf_hex(text, size, hex);
+        if (!streq(hex, d->hex))
+                return transfer_worker_error(im->t, -EBADMSG, "%s: digest mismatch, the blob is sha256:%s, its descriptor says sha256:%s",
+                                             what, hex, d->hex);
+        *ret = TAKE_PTR(text);
+        *ret_size = size;
+        return 0;
+}
+
+static void on_layer_progress(uint64_t bytes, void *userdata) {
+        Import *im = userdata;
+        transfer_worker_progress(im->t, im->done_base + bytes, im->total);
+}
+
+static bool layer_exists(Import *im, const char *hex) {
+        struct stat st;
+        return fstatat(im->layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
+}
+
+static int layer_size_read(Import *im, const char *hex, uint64_t *ret) {
+        _cleanup_free_ char *file = strjoin(hex, ".size"), *text = NULL;
+        if (!file)
+                return -ENOMEM;
+        if (read_full_file_at(im->layers_fd, file, 64, &text, NULL) < 0)
+                return -ENOENT;
+        *ret = strtoull(text, NULL, 10);
+        return 0;
+}
+
+/* Unpacks one layer blob into the store: into the work directory first, then renamed into place
+ * under its diff_id once complete and checked. */
+static int import_layer(Import *im, int blob_fd, bool seekable, const char *expected_digest, uint64_t expected_size,
+                        const char *expected_diff_id, const char *what, char ret_diff_id[SHA256_HEX_LEN + 1],
+                        uint64_t *ret_size) {
+        _cleanup_free_ char *error = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        char tmp[32], size_text[32];
+        LayerResult res;
+        LayerSource src = {
+                .fd = blob_fd,
+                .seekable = seekable,
+                .expected_digest_hex = expected_digest,
+                .expected_size = expected_size,
+                .progress = on_layer_progress,
+                .userdata = im,
+        };
+        int r;
+
+        (void) snprintf(tmp, sizeof tmp, "layer-%u", im->n_layers_made++);
+        if (mkdirat(im->work_fd, tmp, 0755) < 0)
+                return transfer_worker_error(im->t, -errno, "Failed to create %s: %m", tmp);
+        root_fd = openat(im->work_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0)
+                return -errno;
+
+        r = layer_apply(root_fd, &src, LAYER_APPLY_WHITEOUTS | LAYER_APPLY_OWNERSHIP, im->req->max_layer_size, &res, &error);
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "%s: %s", what, error ?: strerror(-r));
+        im->done_base += res.blob_size;
+
+        if (expected_diff_id && !streq(expected_diff_id, res.diff_id))
+                return transfer_worker_error(im->t, -EBADMSG,
+                                             "%s: its uncompressed digest is sha256:%s, the config's diff_id says sha256:%s",
+                                             what, res.diff_id, expected_diff_id);
+
+        (void) snprintf(size_text, sizeof size_text, "%" PRIu64 "\n", res.tar_size);
+        {
+                _cleanup_free_ char *f = strjoin(res.diff_id, ".size");
+                if (!f)
+                        return -ENOMEM;
+                r = write_file_atomic_at(im->layers_fd, f, size_text, strlen(size_text), 0644);
+                if (r < 0)
+                        return transfer_worker_error(im->t, r, "Failed to record the size of layer %s: %m", res.diff_id);
+        }
+        if (renameat(im->work_fd, tmp, im->layers_fd, res.diff_id) < 0 && !IN_SET(errno, EEXIST, ENOTEMPTY))
+                /* EEXIST: an import next to ours stored the same layer first; ours goes with tmp/ */
+                return transfer_worker_error(im->t, -errno, "Failed to store layer %s: %m", res.diff_id);
+
+        memcpy(ret_diff_id, res.diff_id, sizeof res.diff_id);
+        *ret_size = res.tar_size;
+        return 0;
+}
+
+static char *rfc3339_now(void) {
+        char buf[64];
+        time_t t = time(NULL);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                return NULL;
+        return strdup(buf);
+}
+
+/* An OCI manifest for what we stored, with the layers as uncompressed tars: the identity of images
+ * that came without one (plain tarballs, docker-archive). */
+static int synthesize_manifest(const char *config_hex, size_t config_size, char **layers, const uint64_t *sizes,
+                               char **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object(), *c = json_object_new_object(),
+                                   *l = json_object_new_array();
+        _cleanup_free_ char *cd = strjoin("sha256:", config_hex);
+
+        if (!o || !c || !l || !cd)
+                return -ENOMEM;
+        json_object_object_add(o, "schemaVersion", json_object_new_int(2));
+        json_object_object_add(o, "mediaType", json_object_new_string(MEDIA_OCI_MANIFEST));
+        json_object_object_add(c, "mediaType", json_object_new_string(MEDIA_OCI_CONFIG));
+        json_object_object_add(c, "digest", json_object_new_string(cd));
+        json_object_object_add(c, "size", json_object_new_int64((int64_t) config_size));
+        json_object_object_add(o, "config", json_object_get(c));
+        for (size_t k = 0; layers && layers[k]; k++) {
+                json_object *d = json_object_new_object();
+                _cleanup_free_ char *dd = strjoin("sha256:", layers[k]);
+                if (!d || !dd)
+                        return -ENOMEM;
+                json_object_object_add(d, "mediaType", json_object_new_string(MEDIA_OCI_LAYER));
+                json_object_object_add(d, "digest", json_object_new_string(dd));
+                json_object_object_add(d, "size", json_object_new_int64((int64_t) sizes[k]));
+                json_object_array_add(l, d);
+        }
+        json_object_object_add(o, "layers", json_object_get(l));
+        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int check_name_free(Import *im, const char *name) {
+        _cleanup_free_ char *label = NULL, *file = NULL;
+        struct stat st;
+
+        if (im->req->force)
+                return 0;
+        if (image_path_label(name, &label) < 0 || !(file = strjoin(label, ".json")))
+                return -ENOMEM;
+        if (fstatat(im->images_fd, file, &st, 0) >= 0)
+                return transfer_worker_error(im->t, -EEXIST, "An image named '%s' exists already; import with force to replace it.",
+                                             name);
+        return 0;
+}
+
+static int pick_name(Import *im, const char *archive_name, char **ret) {
+        const char *n = !isempty(im->req->name) ? im->req->name : archive_name;
+        int r;
+
+        /* docker's default registry is implied, as in docker's own names: docker.io/library/x → x */
+        if (isempty(im->req->name) && n) {
+                const char *s = startswith_ptr(n, "docker.io/") ?: startswith_ptr(n, "index.docker.io/");
+                if (s)
+                        n = startswith_ptr(s, "library/") ?: s;
+        }
+
+        if (isempty(n))
+                return transfer_worker_error(im->t, -EINVAL, "The %s names no image; give a name.", im->format);
+        r = image_name_normalize(n, ret);
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "Invalid image name '%s'.", n);
+        return check_name_free(im, *ret);
+}
+
+/* The last step: the record, renamed into images/ at once. */
+static int import_finish(Import *im, const char *name, const char *manifest_text, const char *config_text,
+                         size_t config_size, char **layers, const uint64_t *sizes) {
+        _cleanup_json_ json_object *o = json_object_new_object(), *l = json_object_new_array(),
+                                   *ls = json_object_new_array(), *config = NULL;
+        _cleanup_free_ char *label = NULL, *file = NULL, *error = NULL, *md = NULL, *cd = NULL, *created = NULL;
+        char mhex[SHA256_HEX_LEN + 1], chex[SHA256_HEX_LEN + 1];
+        ImageConfig parsed = {};
+        uint64_t size = 0, created_usec;
+        const char *text;
+        struct timespec now;
+        int r;
+
+        if (!o || !l || !ls)
+                return -ENOMEM;
+        r = parse_json(config_text, config_size, "config", &config, &error);
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "%s", error);
+        r = image_config_from_json(config, &parsed, &error);
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "%s", error);
+        created_usec = parsed.created_usec;
+        image_config_done(&parsed);
+
+        sha256_buf_hex(manifest_text, strlen(manifest_text), mhex);
+        sha256_buf_hex(config_text, config_size, chex);
+        md = strjoin("sha256:", mhex);
+        cd = strjoin("sha256:", chex);
+        if (!md || !cd)
+                return -ENOMEM;
+        for (size_t k = 0; layers[k]; k++) {
+                json_object_array_add(l, json_object_new_string(layers[k]));
+                json_object_array_add(ls, json_object_new_int64((int64_t) sizes[k]));
+                size += sizes[k];
+        }
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        json_object_object_add(o, "Name", json_object_new_string(name));
+        json_object_object_add(o, "Digest", json_object_new_string(md));
+        json_object_object_add(o, "ConfigDigest", json_object_new_string(cd));
+        json_object_object_add(o, "Format", json_object_new_string(im->format));
+        json_object_object_add(o, "Size", json_object_new_int64((int64_t) size));
+        json_object_object_add(o, "Imported",
+                               json_object_new_int64((int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000));
+        json_object_object_add(o, "Created", json_object_new_int64((int64_t) created_usec));
+        json_object_object_add(o, "Layers", json_object_get(l));
+        json_object_object_add(o, "LayerSizes", json_object_get(ls));
+        json_object_object_add(o, "Config", json_object_get(config));
+        /* the blobs as they were, for exports that re-import to the same digests */
+        json_object_object_add(o, "ManifestBlob", json_object_new_string(manifest_text));
+        json_object_object_add(o, "ConfigBlob", json_object_new_string_len(config_text, (int) config_size));
+
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        r = write_file_atomic_at(im->work_fd, "record.json", text, strlen(text), 0600);
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "Failed to write the image record: %m");
+        if (image_path_label(name, &label) < 0 || !(file = strjoin(label, ".json")))
+                return -ENOMEM;
+        if (syscall(SYS_renameat2, im->work_fd, "record.json", im->images_fd, file,
+                    im->req->force ? 0 : RENAME_NOREPLACE) < 0) {
+                if (errno == EEXIST)
+                        return transfer_worker_error(im->t, -EEXIST, "An image named '%s' exists already; import with force to replace it.",
+                                                     name);
+                return transfer_worker_error(im->t, -errno, "Failed to register image %s: %m", name);
+        }
+        (void) created;
+        transfer_worker_result(im->t, name);
+        return 0;
+}
+
+static int import_oci_layout(Import *im, int dir_fd) {
+        _cleanup_free_ char *text = NULL, *error = NULL, *mtext = NULL, *ctext = NULL, *name = NULL;
+        _cleanup_strv_free_ char **layers = NULL;
+        _cleanup_free_ uint64_t *sizes = NULL;
+        OciDescriptor *index = NULL, *nested = NULL, *layer_d = NULL, config_d = {};
+        size_t n_index = 0, n_nested = 0, n_layers = 0, pick, msize, csize, tsize;
+        const OciDescriptor *md;
+        ImageConfig config = {};
+        const char *archive_name = NULL;
+        int r;
+
+        r = read_small_in_root(im, dir_fd, "oci-layout", &text, &tsize);
+        if (r < 0)
+                return r;
+        text = mfree(text);
+        r = read_small_in_root(im, dir_fd, "index.json", &text, &tsize);
+        if (r < 0)
+                return r;
+        r = oci_index_parse(text, tsize, &index, &n_index, &error);
+        if (r < 0) {
+                r = transfer_worker_error(im->t, r, "index.json: %s", error);
+                goto finish;
+        }
+        r = oci_index_pick(index, n_index, im->req->ref, platform_native(), &pick, &error);
+        if (r < 0) {
+                r = transfer_worker_error(im->t, r, "index.json: %s", error);
+                goto finish;
+        }
+        md = index + pick;
+        archive_name = md->ref_name;
+
+        if (md->media_type && (streq(md->media_type, MEDIA_OCI_INDEX) || streq(md->media_type, MEDIA_DOCKER_LIST))) {
+                /* a multi-platform image: its own index, picked by platform */
+                r = read_blob(im, dir_fd, md, "image index", &mtext, &msize);
+                if (r < 0)
+                        goto finish;
+                r = oci_index_parse(mtext, msize, &nested, &n_nested, &error);
+                if (r < 0) {
+                        r = transfer_worker_error(im->t, r, "image index sha256:%s: %s", md->hex, error);
+                        goto finish;
+                }
+                size_t k;
+                r = oci_index_pick(nested, n_nested, "", platform_native(), &k, &error);
+                if (r < 0) {
+                        r = transfer_worker_error(im->t, r, "image index sha256:%s: %s", md->hex, error);
+                        goto finish;
+                }
+                md = nested + k;
+                mtext = mfree(mtext);
+        }
+        if (md->media_type && !STR_IN_SET(md->media_type, MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)) {
+                r = transfer_worker_error(im->t, -EOPNOTSUPP, "manifest sha256:%s has unsupported media type %s", md->hex,
+                                          md->media_type);
+                goto finish;
+        }
+        r = read_blob(im, dir_fd, md, "manifest", &mtext, &msize);
+        if (r < 0)
+                goto finish;
+        r = oci_manifest_parse(mtext, msize, &config_d, &layer_d, &n_layers, &error);
+        if (r < 0) {
+                r = transfer_worker_error(im->t, r, "manifest sha256:%s: %s", md->hex, error);
+                goto finish;
+        }
+        r = read_blob(im, dir_fd, &config_d, "config", &ctext, &csize);
+        if (r < 0)
+                goto finish;
+        r = image_config_parse(ctext, csize, &config, &error);
+        if (r < 0) {
+                r = transfer_worker_error(im->t, r, "config sha256:%s: %s", config_d.hex, error);
+                goto finish;
+        }
+        if (strv_length(config.diff_ids) != n_layers) {
+                r = transfer_worker_error(im->t, -EBADMSG, "manifest lists %zu layers, its config %zu diff_ids", n_layers,
+                                          strv_length(config.diff_ids));
+                goto finish;
+        }
+        if (n_layers == 0) {
+                r = transfer_worker_error(im->t, -EBADMSG, "manifest sha256:%s has no layers", md->hex);
+                goto finish;
+        }
+
+        /* the name: the caller's, else what the layout calls it (containerd's annotation has it in
+         * full; the ref annotation only when it is a full name) */
+        {
+                _cleanup_json_ json_object *io = NULL;
+                json_object *a, *e;
+                const char *full = NULL;
+                if (parse_json(text, tsize, "index.json", &io, NULL) >= 0 &&
+                    json_object_object_get_ex(io, "manifests", &a) && json_object_is_type(a, json_type_array) &&
+                    (e = json_object_array_get_idx(a, pick)) && json_object_object_get_ex(e, "annotations", &e))
+                        full = json_get_string(e, ANNOTATION_CONTAINERD_NAME);
+                if (!full && archive_name && (strchr(archive_name, ':') || strchr(archive_name, '/')))
+                        full = archive_name;
+                r = pick_name(im, full, &name);
+                if (r < 0)
+                        goto finish;
+        }
+
+        sizes = calloc(n_layers + 1, sizeof(uint64_t));
+        if (!sizes) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t k = 0; k < n_layers; k++)
+                if (!layer_exists(im, config.diff_ids[k]))
+                        im->total += layer_d[k].size;
+        transfer_worker_progress(im->t, 0, im->total);
+
+        for (size_t k = 0; k < n_layers; k++) {
+                char diff[SHA256_HEX_LEN + 1], what[128];
+                _cleanup_free_ char *path = NULL;
+                _cleanup_close_ int fd = -EBADF;
+
+                (void) snprintf(what, sizeof what, "layer %zu (sha256:%.12s)", k, layer_d[k].hex);
+                if (!layer_media_type_supported(layer_d[k].media_type)) {
+                        r = transfer_worker_error(im->t, -EOPNOTSUPP, "%s: unsupported media type %s", what, layer_d[k].media_type);
+                        goto finish;
+                }
+                if (layer_exists(im, config.diff_ids[k]) && layer_size_read(im, config.diff_ids[k], &sizes[k]) >= 0) {
+                        /* shared with an image we have: stored once */
+                        r = strv_extend(&layers, config.diff_ids[k]);
+                        if (r < 0)
+                                goto finish;
+                        continue;
+                }
+                path = strjoin("blobs/sha256/", layer_d[k].hex);
+                if (!path) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                fd = openat2_in_root(dir_fd, path, O_RDONLY);
+                if (fd < 0) {
+                        r = transfer_worker_error(im->t, fd, "%s: blob %s is missing: %s", what, path, strerror(-fd));
+                        goto finish;
+                }
+                r = import_layer(im, fd, true, layer_d[k].hex, layer_d[k].size, config.diff_ids[k], what, diff, &sizes[k]);
+                if (r < 0)
+                        goto finish;
+                r = strv_extend(&layers, diff);
+                if (r < 0)
+                        goto finish;
+        }
+
+        r = import_finish(im, name, mtext, ctext, csize, layers, sizes);
+finish:
+        oci_descriptors_free(index, n_index);
+        oci_descriptors_free(nested, n_nested);
+        oci_descriptors_free(layer_d, n_layers);
+        oci_descriptor_done(&config_d);
+        image_config_done(&config);
+        return r;
+}
+
+static bool hex_file_name(const char *path, const char *suffix, char ret[SHA256_HEX_LEN + 1]) {
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        if (strlen(b) != SHA256_HEX_LEN + strlen(suffix) || !endswith(b, suffix) ||
+            strspn(b, "0123456789abcdef") != SHA256_HEX_LEN)
+                return false;
+        memcpy(ret, b, SHA256_HEX_LEN);
+        ret[SHA256_HEX_LEN] = 0;
+        return true;
+}
+
+static int import_docker_archive(Import *im, int dir_fd) {
+        _cleanup_free_ char *text = NULL, *error = NULL, *ctext = NULL, *mtext = NULL, *name = NULL;
+        _cleanup_strv_free_ char **layers = NULL;
+        _cleanup_free_ uint64_t *sizes = NULL;
+        DockerManifestEntry *e = NULL;
+        ImageConfig config = {};
+        char hex[SHA256_HEX_LEN + 1], chex[SHA256_HEX_LEN + 1];
+        size_t n = 0, pick, size, csize, n_layers;
+        const char *archive_name = NULL;
+        int r;
+
+        r = read_small_in_root(im, dir_fd, "manifest.json", &text, &size);
+        if (r < 0)
+                return r;
+        r = docker_manifest_parse(text, size, &e, &n, &error);
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "%s", error);
+        r = docker_manifest_pick(e, n, im->req->ref, &pick, &error);
+        if (r < 0) {
+                r = transfer_worker_error(im->t, r, "%s", error);
+                goto finish;
+        }
+
+        r = read_small_in_root(im, dir_fd, e[pick].config, &ctext, &csize);
+        if (r < 0)
+                goto finish;
+        sha256_buf_hex(ctext, csize, chex);
+        if ((hex_file_name(e[pick].config, ".json", hex) || hex_file_name(e[pick].config, "", hex)) && !streq(hex, chex)) {
+                r = transfer_worker_error(im->t, -EBADMSG, "config %s: digest mismatch, the file is sha256:%s", e[pick].config, chex);
+                goto finish;
+        }
+        r = image_config_parse(ctext, csize, &config, &error);
+        if (r < 0) {
+                r = transfer_worker_error(im->t, r, "config %s: %s", e[pick].config, error);
+                goto finish;
+        }
+        n_layers = strv_length(e[pick].layers);
+        if (n_layers == 0 || n_layers != strv_length(config.diff_ids)) {
+                r = transfer_worker_error(im->t, -EBADMSG, "manifest.json lists %zu layers, the config %zu diff_ids", n_layers,
+                                          strv_length(config.diff_ids));
+                goto finish;
+        }
+
+        STRV_FOREACH(t, e[pick].repo_tags)
+                if (!archive_name || ref_matches(*t, isempty(im->req->ref) ? "latest" : im->req->ref))
+                        archive_name = *t;
+        r = pick_name(im, archive_name, &name);
+        if (r < 0)
+                goto finish;
+
+        sizes = calloc(n_layers + 1, sizeof(uint64_t));
+        if (!sizes) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t k = 0; k < n_layers; k++) {
+                struct stat st;
+                _cleanup_close_ int fd = -EBADF;
+
+                if (layer_exists(im, config.diff_ids[k]))
+                        continue;
+                fd = openat2_in_root(dir_fd, e[pick].layers[k], O_RDONLY);
+                if (fd >= 0 && fstat(fd, &st) >= 0)
+                        im->total += (uint64_t) st.st_size;
+        }
+        transfer_worker_progress(im->t, 0, im->total);
+
+        for (size_t k = 0; k < n_layers; k++) {
+                _cleanup_close_ int fd = -EBADF;
+                char diff[SHA256_HEX_LEN + 1], what[PATH_MAX + 32];
+                const char *expect = NULL;
+
+                (void) snprintf(what, sizeof what, "layer %zu (%s)", k, e[pick].layers[k]);
+                if (layer_exists(im, config.diff_ids[k]) && layer_size_read(im, config.diff_ids[k], &sizes[k]) >= 0) {
+                        r = strv_extend(&layers, config.diff_ids[k]);
+                        if (r < 0)
+                                goto finish;
+                        continue;
+                }
+                fd = openat2_in_root(dir_fd, e[pick].layers[k], O_RDONLY);
+                if (fd < 0) {
+                        r = transfer_worker_error(im->t, fd, "%s: missing: %s", what, strerror(-fd));
+                        goto finish;
+                }
+                /* docker names layer files by their digest: check it where it does */
+                if (hex_file_name(e[pick].layers[k], ".tar", hex) || hex_file_name(e[pick].layers[k], "", hex))
+                        expect = hex;
+                r = import_layer(im, fd, true, expect, UINT64_MAX, config.diff_ids[k], what, diff, &sizes[k]);
+                if (r < 0)
+                        goto finish;
+                r = strv_extend(&layers, diff);
+                if (r < 0)
+                        goto finish;
+        }
+
+        r = synthesize_manifest(chex, csize, layers, sizes, &mtext);
+        if (r < 0)
+                goto finish;
+        r = import_finish(im, name, mtext, ctext, csize, layers, sizes);
+finish:
+        docker_manifest_free(e, n);
+        image_config_done(&config);
+        return r;
+}
+
+static int import_tarball(Import *im, int fd, bool seekable) {
+        _cleanup_free_ char *name = NULL, *ctext = NULL, *mtext = NULL, *created = NULL, *dd = NULL;
+        _cleanup_json_ json_object *c = NULL, *rootfs = NULL, *ids = NULL;
+        _cleanup_strv_free_ char **layers = NULL;
+        char diff[SHA256_HEX_LEN + 1], chex[SHA256_HEX_LEN + 1];
+        uint64_t sizes[2] = {};
+        struct stat st;
+        int r;
+
+        r = pick_name(im, NULL, &name);
+        if (r < 0)
+                return r;
+        if (seekable && fstat(fd, &st) >= 0)
+                im->total = (uint64_t) st.st_size;
+        transfer_worker_progress(im->t, 0, im->total);
+
+        r = import_layer(im, fd, seekable, NULL, UINT64_MAX, NULL, "tarball", diff, &sizes[0]);
+        if (r < 0)
+                return r;
+        r = strv_extend(&layers, diff);
+        if (r < 0)
+                return r;
+
+        /* a config of our own: no command, the platform we run on */
+        c = json_object_new_object();
+        rootfs = json_object_new_object();
+        ids = json_object_new_array();
+        created = rfc3339_now();
+        dd = strjoin("sha256:", diff);
+        if (!c || !rootfs || !ids || !created || !dd)
+                return -ENOMEM;
+        json_object_object_add(c, "created", json_object_new_string(created));
+        json_object_object_add(c, "architecture", json_object_new_string(platform_native()->architecture));
+        json_object_object_add(c, "os", json_object_new_string("linux"));
+        json_object_object_add(c, "config", json_object_new_object());
+        json_object_array_add(ids, json_object_new_string(dd));
+        json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+        json_object_object_add(rootfs, "diff_ids", json_object_get(ids));
+        json_object_object_add(c, "rootfs", json_object_get(rootfs));
+        ctext = strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN));
+        if (!ctext)
+                return -ENOMEM;
+        sha256_buf_hex(ctext, strlen(ctext), chex);
+        r = synthesize_manifest(chex, strlen(ctext), layers, sizes, &mtext);
+        if (r < 0)
+                return r;
+        return import_finish(im, name, mtext, ctext, strlen(ctext), layers, sizes);
+}
+
+/* Decides what a file is from its first entries: OCI layouts and docker archives have their
+ * well-known names, a root filesystem has anything else. Reads with pread(), so the caller's offset
+ * is not moved. */
+typedef struct PreadCtx {
+        int fd;
+        uint64_t offset;
+        char buf[64 * 1024];
+} PreadCtx;
+
+static ssize_t on_pread(struct archive *a, void *userdata, const void **ret) {
+        PreadCtx *c = userdata;
+        ssize_t n = pread(c->fd, c->buf, sizeof c->buf, (off_t) c->offset);
+        if (n < 0) {
+                archive_set_error(a, errno, "read error");
+                return -1;
+        }
+        c->offset += (uint64_t) n;
+        *ret = c->buf;
+        return n;
+}
+
+static la_int64_t on_pskip(struct archive *a, void *userdata, la_int64_t request) {
+        PreadCtx *c = userdata;
+        c->offset += (uint64_t) request;
+        return request;
+}
+
+static const char *detect_format(int fd) {
+        _cleanup_free_ PreadCtx *c = calloc(1, sizeof(PreadCtx));
+        struct archive *a = archive_read_new();
+        struct archive_entry *e;
+        const char *result = "tar";
+        bool archive_like = false;
+        unsigned n = 0;
+
+        if (!a || !c) {
+                if (a)
+                        archive_read_free(a);
+                return "tar";
+        }
+        c->fd = fd;
+        archive_read_support_filter_all(a);
+        archive_read_support_format_tar(a);
+        archive_read_support_format_gnutar(a);
+        (void) archive_read_set_skip_callback(a, on_pskip);
+        if (archive_read_open(a, c, NULL, on_pread, NULL) != ARCHIVE_OK)
+                goto done;
+        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+                _cleanup_free_ char *p = NULL;
+                char hex[SHA256_HEX_LEN + 1];
+                const char *name = archive_entry_pathname(e);
+
+                if (!name || layer_entry_parse(name, &p) < 0)
+                        continue;
+                if (isempty(p))
+                        continue;
+                if (streq(p, "oci-layout") || streq(p, "index.json")) {
+                        result = "oci-archive";
+                        break;
+                }
+                if (streq(p, "manifest.json"))
+                        result = "docker-archive"; /* an OCI layout may have it too: keep looking */
+                else if (startswith(p, "blobs") || streq(p, "repositories") || hex_file_name(p, ".tar", hex) ||
+                         hex_file_name(p, ".json", hex) || (strlen(p) >= SHA256_HEX_LEN && strspn(p, "0123456789abcdef") == SHA256_HEX_LEN))
+                        archive_like = true;
+                else if (!archive_like && !streq(result, "docker-archive"))
+                        break; /* a root filesystem */
+                if (++n > 100000)
+                        break;
+        }
+done:
+        archive_read_free(a);
+        return result;
+}
+
+static int extract_archive(Import *im, int fd, bool seekable, int *ret_dir_fd) {
+        _cleanup_free_ char *error = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        LayerSource src = {
+                .fd = fd,
+                .seekable = seekable,
+                .expected_size = UINT64_MAX,
+                .progress = on_layer_progress,
+                .userdata = im,
+        };
+        LayerResult res;
+        int r;
+
+        if (mkdirat(im->work_fd, "archive", 0700) < 0)
+                return transfer_worker_error(im->t, -errno, "Failed to create a work directory: %m");
+        root_fd = openat(im->work_fd, "archive", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0)
+                return -errno;
+        /* the archive's blobs are compressed or not; its total is capped like several layers */
+        r = layer_apply(root_fd, &src, 0, im->req->max_layer_size > 0 ? im->req->max_layer_size * 4 : 0, &res, &error);
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "%s: %s", im->format, error ?: strerror(-r));
+        /* what follows reads blobs again: count progress from 0 over their size */
+        im->done_base = 0;
+        *ret_dir_fd = TAKE_FD(root_fd);
+        return 0;
+}
+
+/* A pipe cannot be read twice: keep it in the work directory first. */
+static int spool_input(Import *im, int fd, int *ret) {
+        _cleanup_close_ int out = -EBADF;
+        _cleanup_free_ char *buf = malloc(128 * 1024);
+        uint64_t total = 0, cap = im->req->max_layer_size > 0 ? im->req->max_layer_size * 4 : UINT64_MAX;
+
+        if (!buf)
+                return -ENOMEM;
+        out = openat(im->work_fd, "input", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = read(fd, buf, 128 * 1024);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return transfer_worker_error(im->t, -errno, "Failed to read the input: %m");
+                }
+                if (n == 0)
+                        break;
+                total += (uint64_t) n;
+                if (total > cap)
+                        return transfer_worker_error(im->t, -EFBIG, "The input is larger than %" PRIu64 " bytes.", cap);
+                for (ssize_t done = 0; done < n;) {
+                        ssize_t k = write(out, buf + done, (size_t) (n - done));
+                        if (k < 0)
+                                return transfer_worker_error(im->t, -errno, "Failed to spool the input: %m");
+                        done += k;
+                }
+                transfer_worker_progress(im->t, total, 0);
+        }
+        *ret = TAKE_FD(out);
+        return 0;
+}
+
+int image_import_work(Transfer *t, void *userdata) {
+        ImportRequest *req = ASSERT_PTR(userdata);
+        _cleanup_free_ char *layers = NULL, *images = NULL;
+        _cleanup_close_ int layers_fd = -EBADF, images_fd = -EBADF, work_fd = -EBADF, spooled = -EBADF, dir_fd = -EBADF;
+        Import im = { .t = t, .req = req, .format = req->format };
+        struct stat st;
+        int fd = req->fd, r;
+        bool seekable;
+
+        if (store_dir(req->state_dir, "layers", &layers) < 0 || store_dir(req->state_dir, "images", &images) < 0)
+                return -ENOMEM;
+        layers_fd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        images_fd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        work_fd = open(req->work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (layers_fd < 0 || images_fd < 0 || work_fd < 0)
+                return transfer_worker_error(t, -errno, "Failed to open the image store: %m");
+        im.layers_fd = layers_fd;
+        im.images_fd = images_fd;
+        im.work_fd = work_fd;
+
+        if (fstat(fd, &st) < 0)
+                return transfer_worker_error(t, -errno, "Failed to stat the input: %m");
+        if (S_ISDIR(st.st_mode)) {
+                if (!STR_IN_SET(req->format, "auto", "oci"))
+                        return transfer_worker_error(t, -EISDIR, "The input is a directory, the format %s is a file.", req->format);
+                im.format = "oci";
+                return import_oci_layout(&im, fd);
+        }
+        if (streq(req->format, "oci"))
+                return transfer_worker_error(t, -ENOTDIR, "Format oci wants an OCI layout directory (an O_DIRECTORY fd); for a tar of one use oci-archive.");
+        if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+                return transfer_worker_error(t, -EBADFD, "The input is neither a file, a pipe nor a directory.");
+
+        seekable = S_ISREG(st.st_mode);
+        if (!seekable && !streq(req->format, "tar")) {
+                r = spool_input(&im, fd, &spooled);
+                if (r < 0)
+                        return r;
+                fd = spooled;
+                seekable = true;
+        }
+        if (streq(req->format, "auto"))
+                im.format = detect_format(fd);
+
+        if (streq(im.format, "tar"))
+                return import_tarball(&im, fd, seekable);
+
+        if (fstat(fd, &st) >= 0)
+                im.total = (uint64_t) st.st_size;
+        r = extract_archive(&im, fd, seekable, &dir_fd);
+        if (r < 0)
+                return r;
+        im.total = 0;
+        if (streq(im.format, "oci-archive"))
+                return import_oci_layout(&im, dir_fd);
+        return import_docker_archive(&im, dir_fd);
+}
+
+/* ---- containers from images -------------------------------------------------------------------- */
+
+int image_lower_dirs_check(const char *list, char **ret_missing) {
+        _cleanup_free_ char *copy = strdup(list);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+                if (access(d, F_OK) < 0) {
+                        int r = -errno;
+                        if (ret_missing)
+                                *ret_missing = strdup(d);
+                        return r;
+                }
+        return 0;
+}
+
+int image_prepare_container(Manager *m, const char *name, Settings *s, char **ret_image, char **ret_lower,
+                            sd_bus_error *error) {
+        _cleanup_strv_free_ char **command = NULL, **env = NULL;
+        _cleanup_free_ char *lower = NULL, *image_name = NULL;
+        char **entrypoint, **cmd;
+        Image *i;
+        int r;
+
+        i = manager_find_image(m, name);
+        if (!i)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image named '%s'.", name);
+
+        r = image_lower_dirs(i, &lower);
+        if (r < 0)
+                return r;
+        /* the overlay's options go to mount(2) in one page, with upperdir= and workdir= */
+        if (strlen(lower) > 3500)
+                return sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Image '%s' has too many layers (%zu) for one overlay mount.", i->name,
+                                         strv_length(i->layers));
+
+        /* docker run's rules: an entrypoint stays unless replaced; a command replaces Cmd; replacing
+         * the entrypoint drops Cmd too */
+        entrypoint = s->entrypoint_set ? s->entrypoint : i->config.entrypoint;
+        cmd = s->command ?: s->entrypoint_set ? NULL : i->config.cmd;
+        STRV_FOREACH(a, entrypoint)
+                if (strv_extend(&command, *a) < 0)
+                        return -ENOMEM;
+        STRV_FOREACH(a, cmd)
+                if (strv_extend(&command, *a) < 0)
+                        return -ENOMEM;
+        if (strv_length(command) == 0 || isempty(command[0]))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
+                                         "Invalid setting Command: image '%s' has no Entrypoint or Cmd, give one.", i->name);
+
+        /* the image's environment, the caller's on top */
+        STRV_FOREACH(e, i->config.env)
+                if (env_assignment_is_valid(*e) && strv_env_set(&env, *e) < 0)
+                        return -ENOMEM;
+        STRV_FOREACH(e, s->environment)
+                if (strv_env_set(&env, *e) < 0)
+                        return -ENOMEM;
+
+        if (!s->working_directory && !isempty(i->config.working_dir)) {
+                s->working_directory = i->config.working_dir[0] == '/' ? strdup(i->config.working_dir)
+                                                                       : strjoin("/", i->config.working_dir);
+                if (!s->working_directory)
+                        return -ENOMEM;
+        }
+        if (!s->user && !isempty(i->config.user)) {
+                s->user = strdup(i->config.user);
+                if (!s->user)
+                        return -ENOMEM;
+        }
+        if (!s->stop_signal_set && !isempty(i->config.stop_signal)) {
+                int sig = parse_signal(i->config.stop_signal);
+                if (sig > 0 && sig != SIGSTOP)
+                        s->stop_signal = sig;
+                else
+                        log_warning("Image %s has an invalid StopSignal '%s', ignoring.", i->name, i->config.stop_signal);
+        }
+
+        image_name = strdup(i->name);
+        if (!image_name)
+                return -ENOMEM;
+        strv_free(s->command);
+        s->command = TAKE_PTR(command);
+        strv_free(s->environment);
+        s->environment = TAKE_PTR(env);
+        *ret_image = TAKE_PTR(image_name);
+        *ret_lower = TAKE_PTR(lower);
         return 0;
 }

@@ -8,6 +8,8 @@
 
 #include "layer.h"
 #include "manager.h"
+#include "operation.h"
+#include "settings.h"
 
 /* The image store, under the state directory (/var/lib/vessel):
  *
@@ -123,6 +125,15 @@ int image_remove(Image *i);
 
 /* The layer directories of the image, topmost first, joined by ':' as overlayfs' lowerdir= wants. */
 int image_lower_dirs(Image *i, char **ret);
+/* CreateContainer with a named image: resolves it, fills the settings' Command (Entrypoint + Cmd),
+ * Environment (the image's under the caller's), WorkingDirectory, User and StopSignal from the image's
+ * config where the caller gave none, as docker run does. Returns the image's normalized name and the
+ * lowerdir= list. */
+int image_prepare_container(Manager *m, const char *name, Settings *s, char **ret_image, char **ret_lower,
+                            sd_bus_error *error);
+/* 0 if every directory of a lowerdir= list exists, else -errno and the first missing one */
+int image_lower_dirs_check(const char *list, char **ret_missing);
+
 /* A container using it, or NULL */
 Container *image_find_user(Image *i);
 
@@ -149,4 +160,4 @@ typedef struct ImportRequest {
 } ImportRequest;
 
 void import_request_free(void *p);
-int image_import_work(struct Transfer *t, void *userdata);
+int image_import_work(Transfer *t, void *userdata);

@@ -5,6 +5,8 @@
 #include "bus-util.h"
 #include "container-dbus.h"
 #include "container.h"
+#include "image-dbus.h"
+#include "operation.h"
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
@@ -246,6 +248,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_ARGS("ExecExited", SD_BUS_ARGS("u", id, "i", status), 0),
+        IMAGE_MANAGER_VTABLE_ENTRIES,
+
         SD_BUS_SIGNAL_WITH_ARGS("ContainerNew", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("ContainerRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_VTABLE_END,
@@ -262,6 +266,9 @@ int manager_add_bus_objects(Manager *m, sd_bus *bus) {
         if (r < 0)
                 return r;
         r = sd_bus_add_node_enumerator(bus, NULL, VESSEL_CONTAINER_PATH_PREFIX, container_node_enumerator, m);
+        if (r < 0)
+                return r;
+        r = image_add_bus_objects(m, bus);
         if (r < 0)
                 return r;
         return sd_bus_add_object_manager(bus, NULL, VESSEL_OBJECT_PATH);

@@ -13,8 +13,11 @@
 #include "bus-util.h"
 #include "conf-parser.h"
 #include "container.h"
+#include "image.h"
 #include "log.h"
 #include "manager.h"
+#include "network.h"
+#include "operation.h"
 #include "parse-util.h"
 #include "scope.h"
 #include "string-util.h"
@@ -31,7 +34,9 @@ int manager_new(Manager **ret) {
 
         m->containers = hashmap_new();
         m->containers_by_id = hashmap_new();
-        if (!m->containers || !m->containers_by_id)
+        m->images = hashmap_new();
+        m->transfers = hashmap_new();
+        if (!m->containers || !m->containers_by_id || !m->images || !m->transfers)
                 return -ENOMEM;
 
         m->state_dir = strdup(getenv("VESSEL_STATE_DIRECTORY") ?: VESSEL_STATE_DIR);
@@ -82,6 +87,10 @@ Manager *manager_free(Manager *m) {
         }
         hashmap_free(m->containers);
         hashmap_free(m->containers_by_id);
+        manager_free_transfers(m);
+        hashmap_free(m->transfers);
+        manager_free_images(m);
+        hashmap_free(m->images);
 
         while (m->connections)
                 connection_free(m->connections);
@@ -91,6 +100,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->idle_timer);
         safe_close(m->private_fd);
         scope_manager_done(m);
+        m->network = network_free(m->network);
         sd_event_unref(m->event);
 
         free(m->state_dir);
@@ -355,6 +365,10 @@ int manager_startup(Manager *m, int listen_fd) {
         if (r < 0)
                 return r;
 
+        r = manager_load_images(m);
+        if (r < 0)
+                return r;
+
         r = manager_load_containers(m);
         if (r < 0)
                 return r;
@@ -382,7 +396,7 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 static bool manager_is_idle(Manager *m) {
         Container *c;
 
-        if (m->n_private_connections > 0 || m->n_systemd_calls > 0)
+        if (m->n_private_connections > 0 || m->n_systemd_calls > 0 || hashmap_size(m->transfers) > 0)
                 return false;
         HASHMAP_FOREACH(c, m->containers)
                 if (container_keeps_manager_busy(c))

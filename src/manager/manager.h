@@ -9,6 +9,7 @@
 
 typedef struct Container Container;
 typedef struct Manager Manager;
+typedef struct Network Network;
 
 typedef enum CgroupLayout {
         CGROUP_LAYOUT_LEGACY,  /* v1 controllers (hybrid or not) */
@@ -53,6 +54,7 @@ struct Manager {
         char *runtime_dir; /* /run/vessel */
 
         ManagerConfig config;
+        Network *network; /* network.c: the bridge, the address pool, nftables; NULL until used */
         sd_event_source *idle_timer;
 
         /* calls to systemd in flight, to stay below dbus-daemon's 128 pending replies; the rest wait

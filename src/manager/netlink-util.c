@@ -54,7 +54,9 @@ static int nl_call(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, voi
         char buf[NL_BUFFER_SIZE];
         uint32_t portid = mnl_socket_get_portid(nl), seq = nlh->nlmsg_seq;
 
-        if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+        /* NLM_F_DUMP is two bits, one of which is NLM_F_EXCL of a NEW request; a dump ends with
+         * NLMSG_DONE, anything else with the ack we ask for */
+        if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP || nlh->nlmsg_type % 4 != 2)
                 nlh->nlmsg_flags |= NLM_F_ACK;
         if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
@@ -126,7 +128,8 @@ int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char 
         struct nlattr *info, *data, *peer_nest;
 
         /* one request: the kernel creates both ends, moves the peer, attaches ours to the bridge and
-         * brings both up (rtnl_newlink() applies IFLA_MASTER and the flags of either header) */
+         * brings ours up (rtnl_newlink() applies IFLA_MASTER and the flags). Not the peer: veth opens
+         * it before the pair is linked, which fails with ENOTCONN; the container brings it up. */
         put_link_header(nlh, 0, true);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
         if (master > 0)
@@ -135,7 +138,7 @@ int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char 
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
         data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
         peer_nest = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
-        put_link_header(nlh, 0, true);
+        put_link_header(nlh, 0, false);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
         mnl_attr_put_u32(nlh, IFLA_NET_NS_PID, (uint32_t) peer_pid);
         mnl_attr_nest_end(nlh, peer_nest);

@@ -21,8 +21,8 @@ static inline void nl_closep(struct mnl_socket **nl) {
 int nl_link_index(struct mnl_socket *nl, const char *name);
 /* a bridge, up; -EEXIST if the name is taken */
 int nl_bridge_add(struct mnl_socket *nl, const char *name);
-/* a veth pair, both ends up: 'name' here, attached to 'master', 'peer' in the network namespace of
- * 'peer_pid' */
+/* a veth pair: 'name' here, attached to 'master' and up; 'peer' in the network namespace of 'peer_pid',
+ * down */
 int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char *peer, pid_t peer_pid);
 int nl_link_up(struct mnl_socket *nl, int ifindex);
 int nl_link_delete(struct mnl_socket *nl, int ifindex);

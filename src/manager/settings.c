@@ -73,7 +73,7 @@ void settings_init(Settings *s) {
                 .cpu_quota_per_sec_usec = SETTING_UNSET,
                 .tasks_max = SETTING_UNSET,
                 .io_weight = SETTING_UNSET,
-                .network = NETWORK_NONE,
+                .network = NETWORK_BRIDGE,
                 .private_users = PRIVATE_USERS_NO,
                 .seccomp = SECCOMP_DEFAULT,
                 .stop_signal = SIGTERM,
@@ -93,6 +93,7 @@ void settings_close_stdio(Settings *s) {
 
 void settings_done(Settings *s) {
         strv_free(s->command);
+        strv_free(s->entrypoint);
         strv_free(s->environment);
         free(s->working_directory);
         free(s->user);
@@ -242,6 +243,7 @@ typedef struct SettingDef {
 
 static const SettingDef setting_defs[] = {
         { "Command", ST_AS },
+        { "Entrypoint", ST_AS }, /* image.c: replaces the image's entrypoint, [] = none */
         { "Environment", ST_AS },
         { "WorkingDirectory", ST_S },
         { "User", ST_S },
@@ -347,8 +349,6 @@ static int apply_s(Settings *s, const char *name, const char *v, sd_bus_error *e
                 NetworkMode n = network_mode_from_string(v);
                 if (n < 0)
                         return INVALID(error, name, "'%s' is not one of none, host, bridge.", v);
-                if (n == NETWORK_BRIDGE)
-                        return INVALID(error, name, "'bridge' networking is not available in this version; use none or host.");
                 s->network = n;
                 return 0;
         }
@@ -377,6 +377,12 @@ static int apply_s(Settings *s, const char *name, const char *v, sd_bus_error *e
 }
 
 static int apply_as(Settings *s, const char *name, char **v, sd_bus_error *error) {
+        if (streq(name, "Entrypoint")) {
+                strv_free(s->entrypoint);
+                s->entrypoint = v;
+                s->entrypoint_set = true;
+                return 0;
+        }
         if (streq(name, "Command")) {
                 if (strv_length(v) == 0)
                         return INVALID(error, name, "the command line is empty.");
@@ -428,6 +434,9 @@ static int read_ports(Settings *s, sd_bus_message *m, sd_bus_error *error) {
                         return INVALID(error, "PublishPorts", "port 0 (%u:%u/%s) is not allowed.", hp, cp, proto);
                 if (s->n_ports >= 1024)
                         return INVALID(error, "PublishPorts", "more than 1024 ports.");
+                for (size_t i = 0; i < s->n_ports; i++)
+                        if (s->ports[i].host_port == hp && streq(s->ports[i].protocol, proto))
+                                return INVALID(error, "PublishPorts", "host port %u/%s is published twice.", hp, proto);
                 PortMapping *n = reallocarray(s->ports, s->n_ports + 1, sizeof(PortMapping));
                 if (!n)
                         return -ENOMEM;
@@ -572,6 +581,7 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
                         if (v <= 0 || v >= _NSIG || v == SIGSTOP)
                                 return INVALID(error, name, "%i is not a signal that can stop a process.", v);
                         s->stop_signal = v;
+                        s->stop_signal_set = true;
                         break;
                 }
                 case ST_B: {
@@ -644,6 +654,12 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
+
+        /* ports are forwarded to the container's address on the bridge: without one they would
+         * silently lead nowhere */
+        if (context == SETTINGS_CREATE && s->n_ports > 0 && s->network != NETWORK_BRIDGE)
+                return INVALID(error, "PublishPorts", "ports can only be published with Network=bridge, not %s.",
+                               network_mode_to_string(s->network));
         return mask;
 }
 

@@ -58,6 +58,10 @@ typedef struct Label {
 
 typedef struct Settings {
         char **command;
+        /* image.c: the image's entrypoint is replaced when set ("docker run --entrypoint"); only
+         * read by CreateContainer/RunContainer, which merge it into command */
+        char **entrypoint;
+        bool entrypoint_set;
         char **environment;
         char *working_directory;
         char *user;
@@ -86,6 +90,7 @@ typedef struct Settings {
         bool capabilities_set;
         SeccompMode seccomp;
         int stop_signal;
+        bool stop_signal_set; /* given by the caller, not the default: wins over the image's */
         uint64_t stop_timeout_usec;
         RestartPolicy restart;
         bool auto_remove;
