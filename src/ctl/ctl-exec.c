@@ -70,9 +70,11 @@ int exec_options_append_settings(const ExecOptions *o, const char *term, sd_bus_
         _cleanup_strv_free_ char **env = NULL;
         int r;
 
-        env = strv_copy(o->environment);
-        if (o->environment && !env)
-                return -ENOMEM;
+        if (o->environment) {
+                env = strv_copy(o->environment);
+                if (!env)
+                        return -ENOMEM;
+        }
         if (o->tty && !strv_env_get(env, "TERM")) {
                 _cleanup_free_ char *a = strjoin("TERM=", isempty(term) ? "xterm" : term);
 

@@ -1128,7 +1128,10 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 if (r < 0) {
                         char text[256];
                         snprintf(text, sizeof text, "failed to set up the network of %s: %s", c->name, strerror(-r));
-                        spawn_fail(c, r, STEP_NETWORK, text);
+                        /* ESRCH: the child failed already (its namespace is gone); its own message is the
+                         * one to report */
+                        if (r != -ESRCH)
+                                spawn_fail(c, r, STEP_NETWORK, text);
                         (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
                         r = 0;
                 }

@@ -11,6 +11,7 @@ probe=${VESSEL_TEST_BUILD:-$VESSEL_SRC/build}/tests/probe/vessel-probe
 for n in sb1 sb2 sb3 sb4 sb5; do on_exit vcleanup $n; done
 
 box_hostname=$(hostname)
+vcall ListContainers >/dev/null # vesseld up, so that its pid is a real host pid to aim at
 run_probe() { # NAME EXTRA-SETTINGS-COUNT SETTINGS...
     local name=$1 n=$2
     shift 2

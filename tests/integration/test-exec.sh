@@ -1,0 +1,190 @@
+#!/bin/bash
+# vesselctl exec and shell: a process in a running container, with our stdio or a pty of the
+# container's own devpts; its exit code is ours; -i, -u, -e, -w; window size, ^C and the terminal's
+# restoration, driven through real pseudo-terminals (script, tmux).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vessel.sh"
+
+T=$(mktemp -d /run/test-exec.XXXXXX)
+on_exit rm -rf "$T"
+for n in ex1 ex2; do vcleanup $n; on_exit vcleanup $n; done
+
+# vesseld's exec has a race (reported with this test): when the process's (or the intermediate
+# process's) exit is handled before the last message on its sync socket, the status is lost: the
+# call fails with "the process could not be created in the container", or with a pty ExecExited
+# never comes (vesselctl gives up with 125 after the terminal hung up). About one run in twenty.
+# xrun retries the commands here, which may run twice, on exactly those symptoms, and says so.
+xrun() { # CMD... → $rc, $out, $err; stdin from $XIN (default /dev/null)
+    local i
+    for i in 1 2 3 4; do
+        rc=0
+        "$@" <"${XIN:-/dev/null}" >"$T/out" 2>"$T/err" || rc=$?
+        if [ "$rc" = 125 ] && cat "$T/out" "$T/err" | grep -qE 'could not be created|did not say how the process ended'; then
+            echo "warning: vesseld's exec race (attempt $i): $(cat "$T/out" "$T/err")" >&2
+            continue
+        fi
+        break
+    done
+    out=$(tr -d '\r' <"$T/out")
+    err=$(tr -d '\r' <"$T/err")
+}
+
+vesselctl run -d --network none --name ex1 "$IMAGE" sh -c 'echo $$ >/pid1; sleep 1000' >/dev/null
+wait_until 5 test "$(vstate ex1)" = running
+
+# ---- without a terminal -------------------------------------------------------------------------
+
+# output, both streams
+xrun vesselctl exec ex1 sh -c 'echo hello; echo oops >&2'
+assert_eq 0 "$rc" "exec status"
+assert_eq hello "$out" "exec stdout"
+assert_eq oops "$err" "exec stderr"
+
+# in the container: its hostname, its pid namespace (vessel-init is PID 1), its root
+xrun vesselctl exec ex1 sh -c 'hostname; cat /proc/1/comm; cat /pid1 >/dev/null && echo root-ok'
+assert_eq $'ex1\nvessel-init\nroot-ok' "$out" "namespaces and root"
+
+# options end at NAME: -l is ls's
+xrun vesselctl exec ex1 ls -ld /bin
+assert_contains "$out" "/bin" "ls -ld"
+assert_eq 0 "$rc" "ls -ld status"
+
+# exit codes: the process's, 128+N for a signal, 127/126 for what cannot be executed
+xrun vesselctl exec ex1 sh -c 'exit 3'
+assert_eq 3 "$rc" "exit 3"
+xrun vesselctl exec ex1 sh -c 'kill -9 $$'
+assert_eq 137 "$rc" "killed by SIGKILL"
+xrun vesselctl exec ex1 /nonexistent
+assert_eq 127 "$rc" "missing command"
+assert_contains "$err" "Failed to execute /nonexistent" "missing command message"
+xrun vesselctl exec ex1 /bin/noexec
+assert_eq 126 "$rc" "not executable"
+
+# stdin: ours with -i, else /dev/null
+printf 'line a\nline b\n' >"$T/in"
+XIN=$T/in xrun vesselctl exec -i ex1 sh -c 'cat; echo done'
+assert_eq $'line a\nline b\ndone' "$out" "stdin with -i"
+XIN=$T/in xrun vesselctl exec ex1 sh -c 'cat; echo done'
+assert_eq done "$out" "no stdin without -i"
+XIN=$T/in xrun vesselctl exec --interactive ex1 wc -l
+assert_eq 2 "$(echo $out)" "--interactive"
+
+# user, environment, working directory
+xrun vesselctl exec -u user ex1 sh -c 'id -u; id -un; echo $HOME'
+assert_eq $'1000\nuser\n/home/user' "$out" "-u user"
+xrun vesselctl exec -u 1000:2000 ex1 id -g
+assert_eq 2000 "$out" "-u uid:gid"
+xrun vesselctl exec -e FOO=bar --env BAZ='with space' ex1 sh -c 'echo "$FOO|$BAZ"'
+assert_eq "bar|with space" "$out" "-e"
+FROM_US=passed xrun vesselctl exec -e FROM_US ex1 sh -c 'echo $FROM_US'
+assert_eq passed "$out" "-e KEY from our environment"
+xrun vesselctl exec -w /tmp ex1 pwd
+assert_eq /tmp "$out" "-w"
+xrun vesselctl exec --workdir=/bin -u user ex1 sh -c 'pwd; id -u'
+assert_eq $'/bin\n1000' "$out" "--workdir with -u"
+
+# the process is in the container's cgroup: it counts in pids.current
+pids=$(scope_cgroup ex1 pids)/pids.current
+base=$(cat "$pids")
+vesselctl exec ex1 sleep 3 &
+sleeper=$!
+wait_until 5 sh -c "[ \$(cat $pids) -gt $base ]"
+wait "$sleeper"
+
+# failures before the process runs: 125, and what went wrong (the message may be lost to the race)
+for i in 1 2 3; do
+    xrun vesselctl exec -u nosuchuser ex1 true
+    assert_eq 125 "$rc" "unknown user"
+    [ -n "$err" ] && break
+    echo "warning: no message for the unknown user (vesseld's exec race), attempt $i" >&2
+done
+assert_contains "$err" "nosuchuser" "unknown user message"
+for i in 1 2 3; do
+    xrun vesselctl exec -w /nonexistent ex1 true
+    assert_eq 125 "$rc" "bad working directory"
+    [ -n "$err" ] && break
+done
+assert_contains "$err" "/nonexistent" "bad working directory message"
+xrun vesselctl exec nosuch true
+assert_eq 125 "$rc" "no such container"
+assert_contains "$err" "No container named 'nosuch'" "no such container message"
+vesselctl run -d --network none --name ex2 "$IMAGE" true >/dev/null
+vesselctl wait ex2 >/dev/null
+xrun vesselctl exec ex2 true
+assert_eq 125 "$rc" "exited container"
+assert_contains "$err" "not running" "exited container message"
+
+# usage errors: 2
+xrun vesselctl exec ex1
+assert_eq 2 "$rc" "no command"
+xrun vesselctl exec -w relative ex1 true
+assert_eq 2 "$rc" "relative -w"
+assert_contains "$err" "absolute path" "relative -w message"
+xrun vesselctl exec --bogus ex1 true
+assert_eq 2 "$rc" "unknown option"
+
+# ---- with a terminal ----------------------------------------------------------------------------
+
+# the pty is the container's own: /dev/pts/0 of a devpts holding nothing of the host's
+xrun script -qec "vesselctl exec -t ex1 sh -c 'tty; ls /dev/pts; echo in-pty; exit 4'" /dev/null
+assert_eq 4 "$rc" "pty exit status"
+assert_eq $'/dev/pts/0\n0     ptmx\nin-pty' "$out" "pty session"
+
+# the window size is ours, TERM is ours
+xrun script -qec "stty rows 33 cols 101; vesselctl exec -t ex1 stty size" /dev/null
+assert_eq "33 101" "$out" "window size"
+TERM=vt220 xrun script -qec "vesselctl exec -t ex1 sh -c 'echo \$TERM'" /dev/null
+assert_eq vt220 "$out" "TERM"
+xrun script -qec "vesselctl exec -t -u user -w /tmp -e X=y ex1 sh -c 'id -u; pwd; echo \$X'" /dev/null
+assert_eq $'1000\n/tmp\ny' "$out" "pty with -u -w -e"
+
+# a command that cannot run: no hang; 127 once vesseld reports it (today it sends no ExecExited
+# for failures after the pty was passed, and vesselctl gives up with 125 when the terminal hangs up)
+rc=0
+timeout 20 script -qec "vesselctl exec -t ex1 /nonexistent" /dev/null >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 127 ] || [ "$rc" = 125 ] || fail "pty, missing command: exit status $rc: $(cat "$T/out")"
+
+# -t on a paused container: refused before anything runs
+vesselctl pause ex1
+xrun script -qec "vesselctl exec -t ex1 true" /dev/null
+assert_eq 125 "$rc" "exec into a paused container"
+assert_contains "$out" "paused" "paused message"
+vesselctl unpause ex1
+
+# an interactive shell in tmux: typed commands, a window resize (SIGWINCH), ^C for the container's
+# process and not for us, the exit status, and our terminal as it was afterwards
+export TERM=xterm
+tm() { tmux -L vessel-test-exec "$@"; }
+on_exit sh -c 'tmux -L vessel-test-exec kill-server 2>/dev/null || true'
+tm new-session -d -s s -x 100 -y 30 \
+    "vesselctl shell ex1; echo EXIT=\$?; stty -a | tr ' ;' '\n\n' | grep -xE 'icanon|echo|isig|opost' | sort | tr '\n' ' '; echo; sleep 60"
+wait_until 10 sh -c "tmux -L vessel-test-exec capture-pane -p -t s | grep -q '# '"
+tm send-keys -t s 'echo typed-$((6*7)); stty size; tty' Enter
+wait_until 10 sh -c "tmux -L vessel-test-exec capture-pane -p -t s | grep -qx '30 100'"
+tm resize-window -t s -x 120 -y 40
+sleep 0.3
+tm send-keys -t s 'stty size' Enter
+wait_until 10 sh -c "tmux -L vessel-test-exec capture-pane -p -t s | grep -qx '40 120'"
+tm send-keys -t s 'sleep 100; echo after-sleep' Enter
+sleep 0.5
+tm send-keys -t s C-c
+wait_until 10 sh -c "tmux -L vessel-test-exec capture-pane -p -t s | grep -q '\\^C'"
+tm send-keys -t s 'echo still-here; exit 7' Enter
+wait_until 10 sh -c "tmux -L vessel-test-exec capture-pane -p -t s | grep -q '^EXIT='"
+pane=$(tm capture-pane -p -t s)
+assert_contains "$pane" "typed-42" "typed command"
+assert_contains "$pane" "/dev/pts/0" "shell's tty"
+assert_contains "$pane" "still-here" "^C interrupted the container's sleep, not the session"
+case $pane in *after-sleep*) fail "sleep was not interrupted: $pane" ;; esac
+if ! grep -q '^EXIT=7$' <<<"$pane"; then
+    grep -q '^EXIT=125$' <<<"$pane" && grep -q 'did not say how the process ended' <<<"$pane" ||
+        fail "shell exit status: $pane"
+    echo "warning: vesseld's exec race took the shell's status" >&2
+fi
+assert_contains "$pane" "echo icanon isig opost" "terminal restored (cooked mode again)"
+tm kill-server
+
+# shell with a command
+xrun script -qec "vesselctl shell ex1 sh -c 'echo via-shell; tty'" /dev/null
+assert_contains "$out" "via-shell" "shell CMD"
+assert_contains "$out" "/dev/pts/" "shell CMD has a tty"
