@@ -272,8 +272,8 @@ int method_disk_usage(sd_bus_message *message, void *userdata, sd_bus_error *err
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int state_fd = -EBADF, layers_fd = -EBADF;
         Manager *m = ASSERT_PTR(userdata);
-        uint64_t images_size = 0, layers_size = 0, unused = 0, containers_size = 0;
-        unsigned n_layers = 0;
+        uint64_t images_size = 0, layers_size = 0, unused = 0, containers_size = 0, blobs_size = 0, blobs_unused = 0;
+        unsigned n_layers = 0, n_blobs = 0;
         Image *i;
         Container *c;
         int r;
@@ -315,13 +315,15 @@ int method_disk_usage(sd_bus_message *message, void *userdata, sd_bus_error *err
                 if (container_state_dir(c, &dir) >= 0)
                         containers_size += image_store_du(AT_FDCWD, dir);
         }
+        (void) manager_blobs_usage(m, &n_blobs, &blobs_size, &blobs_unused);
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "a(sutt)", 3,
+        r = sd_bus_message_append(reply, "a(sutt)", 4,
                                   "images", (uint32_t) hashmap_size(m->images), images_size, (uint64_t) 0,
                                   "layers", n_layers, layers_size, unused,
+                                  "blobs", n_blobs, blobs_size, blobs_unused,
                                   "containers", (uint32_t) hashmap_size(m->containers), containers_size, (uint64_t) 0);
         if (r < 0)
                 return r;

@@ -609,6 +609,9 @@ Image *image_free(Image *i) {
         strv_free(i->layers);
         free(i->layer_sizes);
         image_config_done(&i->config);
+        free(i->manifest_blob);
+        free(i->config_blob);
+        strv_free(i->blobs);
         return mfree(i);
 }
 
@@ -637,6 +640,41 @@ static int store_dir(const char *state_dir, const char *sub, char **ret) {
                 return -ENOMEM;
         *ret = p;
         return 0;
+}
+
+/* The manifest and config as imported, and the layer blobs the manifest names. Records written before
+ * exports existed have neither: such an image exports as a flattened tar only. */
+static int image_blobs_from_record(json_object *o, Image *i, char **ret_error) {
+        _cleanup_free_ char *err = NULL;
+        OciDescriptor config = {}, *layers = NULL;
+        size_t n = 0;
+        const char *mt, *ct;
+        int r;
+
+        mt = json_get_string(o, "ManifestBlob");
+        ct = json_get_string(o, "ConfigBlob");
+        if (!mt || !ct)
+                return 0;
+        r = oci_manifest_parse(mt, strlen(mt), &config, &layers, &n, &err);
+        if (r < 0)
+                return set_error(ret_error, r, "record's ManifestBlob: %s", strempty(err));
+        if (n != strv_length(i->layers)) {
+                r = set_error(ret_error, -EBADMSG, "record's ManifestBlob names %zu layers, its Layers %zu", n,
+                              strv_length(i->layers));
+                goto finish;
+        }
+        for (size_t k = 0; k < n; k++) {
+                r = strv_extend(&i->blobs, layers[k].hex);
+                if (r < 0)
+                        goto finish;
+        }
+        i->manifest_blob = strdup(mt);
+        i->config_blob = strdup(ct);
+        r = i->manifest_blob && i->config_blob ? 0 : -ENOMEM;
+finish:
+        oci_descriptor_done(&config);
+        oci_descriptors_free(layers, n);
+        return r;
 }
 
 static int image_from_record(json_object *o, Image **ret, char **ret_error) {
@@ -674,6 +712,9 @@ static int image_from_record(json_object *o, Image **ret, char **ret_error) {
         if (!json_object_object_get_ex(o, "Config", &e))
                 return set_error(ret_error, -EBADMSG, "record has no Config");
         r = image_config_from_json(e, &i->config, ret_error);
+        if (r < 0)
+                return r;
+        r = image_blobs_from_record(o, i, ret_error);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(i);
@@ -772,19 +813,21 @@ static void remove_temporaries(int dir_fd) {
 }
 
 int manager_load_images(Manager *m) {
-        _cleanup_free_ char *images = NULL, *layers = NULL, *tmp = NULL;
+        _cleanup_free_ char *images = NULL, *layers = NULL, *tmp = NULL, *blobs = NULL, *blobs_sha = NULL;
         _cleanup_close_ int images_fd = -EBADF, layers_fd = -EBADF;
         _cleanup_(closedirp_) DIR *d = NULL;
         struct dirent *de;
         int r;
 
         if ((r = store_dir(m->state_dir, "images", &images)) < 0 ||
-            (r = store_dir(m->state_dir, "layers", &layers)) < 0 || (r = store_dir(m->state_dir, "tmp", &tmp)) < 0)
+            (r = store_dir(m->state_dir, "layers", &layers)) < 0 || (r = store_dir(m->state_dir, "tmp", &tmp)) < 0 ||
+            (r = store_dir(m->state_dir, "blobs", &blobs)) < 0 ||
+            (r = store_dir(m->state_dir, "blobs/sha256", &blobs_sha)) < 0)
                 return log_oom();
 
         /* debris of imports that did not finish: work directories, half-written files */
         (void) rm_rf(tmp);
-        FOREACH_STRING(p, images, layers, tmp)
+        FOREACH_STRING(p, images, layers, tmp, blobs, blobs_sha)
                 if (mkdir(p, 0700) < 0 && errno != EEXIST)
                         return log_error_errno(errno, "Failed to create %s: %m", p);
 
@@ -937,6 +980,88 @@ uint64_t image_store_du(int dir_fd, const char *name) {
         return du_at(dir_fd, name);
 }
 
+bool manager_blob_is_used(Manager *m, const char *hex) {
+        Image *i;
+
+        HASHMAP_FOREACH(i, m->images)
+                if (strv_contains(i->blobs, hex))
+                        return true;
+        return false;
+}
+
+static bool blob_name_is_valid(const char *name) {
+        return strlen(name) == SHA256_HEX_LEN && strspn(name, "0123456789abcdef") == SHA256_HEX_LEN;
+}
+
+/* Calls f for each blob of the store with its allocated size. */
+static int blobs_foreach(Manager *m, void (*f)(Manager *m, int dir_fd, const char *hex, uint64_t size, void *userdata),
+                         void *userdata) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(closedirp_) DIR *d = NULL;
+        struct dirent *de;
+
+        if (store_dir(m->state_dir, "blobs/sha256", &dir) < 0)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (!blob_name_is_valid(de->d_name))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                f(m, dirfd(d), de->d_name, (uint64_t) st.st_blocks * 512, userdata);
+        }
+        return 0;
+}
+
+typedef struct BlobsUsage {
+        unsigned n;
+        uint64_t size, unused;
+} BlobsUsage;
+
+static void on_blob_prune(Manager *m, int dir_fd, const char *hex, uint64_t size, void *userdata) {
+        BlobsUsage *u = userdata;
+
+        if (manager_blob_is_used(m, hex) || unlinkat(dir_fd, hex, 0) < 0)
+                return;
+        u->n++;
+        u->size += size;
+}
+
+static uint64_t prune_blobs(Manager *m) {
+        BlobsUsage u = {};
+
+        (void) blobs_foreach(m, on_blob_prune, &u);
+        if (u.n > 0)
+                log_info("Pruned %u unused blobs (%" PRIu64 " bytes).", u.n, u.size);
+        return u.size;
+}
+
+static void on_blob_usage(Manager *m, int dir_fd, const char *hex, uint64_t size, void *userdata) {
+        BlobsUsage *u = userdata;
+
+        u->n++;
+        u->size += size;
+        if (!manager_blob_is_used(m, hex))
+                u->unused += size;
+}
+
+int manager_blobs_usage(Manager *m, unsigned *ret_n, uint64_t *ret_size, uint64_t *ret_unused) {
+        BlobsUsage u = {};
+        int r;
+
+        r = blobs_foreach(m, on_blob_usage, &u);
+        if (r < 0)
+                return r;
+        *ret_n = u.n;
+        *ret_size = u.size;
+        *ret_unused = u.unused;
+        return 0;
+}
+
 int manager_prune_layers(Manager *m, uint64_t *ret_freed, unsigned *ret_n) {
         _cleanup_free_ char *layers = NULL;
         _cleanup_(closedirp_) DIR *d = NULL;
@@ -977,6 +1102,7 @@ int manager_prune_layers(Manager *m, uint64_t *ret_freed, unsigned *ret_n) {
         }
         if (n > 0)
                 log_info("Pruned %u unused layers (%" PRIu64 " bytes).", n, freed);
+        freed += prune_blobs(m);
         if (ret_freed)
                 *ret_freed = freed;
         if (ret_n)
@@ -1003,7 +1129,7 @@ void import_request_free(void *p) {
 typedef struct Import {
         Transfer *t;
         ImportRequest *req;
-        int layers_fd, images_fd, work_fd;
+        int layers_fd, images_fd, work_fd, blobs_fd;
         uint64_t done_base, total;
         unsigned n_layers_made;
         const char *format; /* as detected */
@@ -1090,6 +1216,11 @@ static bool layer_exists(Import *im, const char *hex) {
         return fstatat(im->layers_fd, hex, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode);
 }
 
+static bool blob_exists(Import *im, const char *hex) {
+        struct stat st;
+        return fstatat(im->blobs_fd, hex, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode);
+}
+
 static int layer_size_read(Import *im, const char *hex, uint64_t *ret) {
         _cleanup_free_ char *file = strjoin(hex, ".size"), *text = NULL;
         if (!file)
@@ -1101,13 +1232,16 @@ static int layer_size_read(Import *im, const char *hex, uint64_t *ret) {
 }
 
 /* Unpacks one layer blob into the store: into the work directory first, then renamed into place
- * under its diff_id once complete and checked. */
+ * under its diff_id once complete and checked. The blob is kept too, as 'keep' says: as read (named
+ * by its digest, as an OCI manifest names it) or as its uncompressed tar (named by the diff_id, as our
+ * own manifests of tarballs and docker-archives name it). */
 static int import_layer(Import *im, int blob_fd, bool seekable, const char *expected_digest, uint64_t expected_size,
-                        const char *expected_diff_id, const char *what, char ret_diff_id[SHA256_HEX_LEN + 1],
-                        uint64_t *ret_size) {
+                        const char *expected_diff_id, LayerCopy keep, const char *what,
+                        char ret_diff_id[SHA256_HEX_LEN + 1], uint64_t *ret_size) {
         _cleanup_free_ char *error = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
-        char tmp[32], size_text[32];
+        _cleanup_close_ int root_fd = -EBADF, copy_fd = -EBADF;
+        char tmp[32], blob_tmp[32], size_text[32];
+        const char *blob_hex;
         LayerResult res;
         LayerSource src = {
                 .fd = blob_fd,
@@ -1116,15 +1250,22 @@ static int import_layer(Import *im, int blob_fd, bool seekable, const char *expe
                 .expected_size = expected_size,
                 .progress = on_layer_progress,
                 .userdata = im,
+                .copy = keep,
+                .copy_fd = -EBADF,
         };
         int r;
 
-        (void) snprintf(tmp, sizeof tmp, "layer-%u", im->n_layers_made++);
+        (void) snprintf(tmp, sizeof tmp, "layer-%u", im->n_layers_made);
+        (void) snprintf(blob_tmp, sizeof blob_tmp, "blob-%u", im->n_layers_made++);
         if (mkdirat(im->work_fd, tmp, 0755) < 0)
                 return transfer_worker_error(im->t, -errno, "Failed to create %s: %m", tmp);
         root_fd = openat(im->work_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (root_fd < 0)
                 return -errno;
+        copy_fd = openat(im->work_fd, blob_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (copy_fd < 0)
+                return transfer_worker_error(im->t, -errno, "Failed to create %s: %m", blob_tmp);
+        src.copy_fd = copy_fd;
 
         r = layer_apply(root_fd, &src, LAYER_APPLY_WHITEOUTS | LAYER_APPLY_OWNERSHIP, im->req->max_layer_size, &res, &error);
         if (r < 0)
@@ -1148,6 +1289,10 @@ static int import_layer(Import *im, int blob_fd, bool seekable, const char *expe
         if (renameat(im->work_fd, tmp, im->layers_fd, res.diff_id) < 0 && !IN_SET(errno, EEXIST, ENOTEMPTY))
                 /* EEXIST: an import next to ours stored the same layer first; ours goes with tmp/ */
                 return transfer_worker_error(im->t, -errno, "Failed to store layer %s: %m", res.diff_id);
+        /* the blob's name is its digest: one stored by another import has the same bytes */
+        blob_hex = keep == LAYER_COPY_BLOB ? res.digest : res.diff_id;
+        if (renameat(im->work_fd, blob_tmp, im->blobs_fd, blob_hex) < 0)
+                return transfer_worker_error(im->t, -errno, "Failed to store blob %s: %m", blob_hex);
 
         memcpy(ret_diff_id, res.diff_id, sizeof res.diff_id);
         *ret_size = res.tar_size;
@@ -1401,7 +1546,7 @@ static int import_oci_layout(Import *im, int dir_fd) {
                 goto finish;
         }
         for (size_t k = 0; k < n_layers; k++)
-                if (!layer_exists(im, config.diff_ids[k]))
+                if (!layer_exists(im, config.diff_ids[k]) || !blob_exists(im, layer_d[k].hex))
                         im->total += layer_d[k].size;
         transfer_worker_progress(im->t, 0, im->total);
 
@@ -1415,7 +1560,8 @@ static int import_oci_layout(Import *im, int dir_fd) {
                         r = transfer_worker_error(im->t, -EOPNOTSUPP, "%s: unsupported media type %s", what, layer_d[k].media_type);
                         goto finish;
                 }
-                if (layer_exists(im, config.diff_ids[k]) && layer_size_read(im, config.diff_ids[k], &sizes[k]) >= 0) {
+                if (layer_exists(im, config.diff_ids[k]) && blob_exists(im, layer_d[k].hex) &&
+                    layer_size_read(im, config.diff_ids[k], &sizes[k]) >= 0) {
                         /* shared with an image we have: stored once */
                         r = strv_extend(&layers, config.diff_ids[k]);
                         if (r < 0)
@@ -1432,7 +1578,8 @@ static int import_oci_layout(Import *im, int dir_fd) {
                         r = transfer_worker_error(im->t, fd, "%s: blob %s is missing: %s", what, path, strerror(-fd));
                         goto finish;
                 }
-                r = import_layer(im, fd, true, layer_d[k].hex, layer_d[k].size, config.diff_ids[k], what, diff, &sizes[k]);
+                r = import_layer(im, fd, true, layer_d[k].hex, layer_d[k].size, config.diff_ids[k], LAYER_COPY_BLOB,
+                                 what, diff, &sizes[k]);
                 if (r < 0)
                         goto finish;
                 r = strv_extend(&layers, diff);
@@ -1520,7 +1667,7 @@ static int import_docker_archive(Import *im, int dir_fd) {
                 struct stat st;
                 _cleanup_close_ int fd = -EBADF;
 
-                if (layer_exists(im, config.diff_ids[k]))
+                if (layer_exists(im, config.diff_ids[k]) && blob_exists(im, config.diff_ids[k]))
                         continue;
                 fd = openat2_in_root(dir_fd, e[pick].layers[k], O_RDONLY);
                 if (fd >= 0 && fstat(fd, &st) >= 0)
@@ -1534,7 +1681,8 @@ static int import_docker_archive(Import *im, int dir_fd) {
                 const char *expect = NULL;
 
                 (void) snprintf(what, sizeof what, "layer %zu (%s)", k, e[pick].layers[k]);
-                if (layer_exists(im, config.diff_ids[k]) && layer_size_read(im, config.diff_ids[k], &sizes[k]) >= 0) {
+                if (layer_exists(im, config.diff_ids[k]) && blob_exists(im, config.diff_ids[k]) &&
+                    layer_size_read(im, config.diff_ids[k], &sizes[k]) >= 0) {
                         r = strv_extend(&layers, config.diff_ids[k]);
                         if (r < 0)
                                 goto finish;
@@ -1548,7 +1696,9 @@ static int import_docker_archive(Import *im, int dir_fd) {
                 /* docker names layer files by their digest: check it where it does */
                 if (hex_file_name(e[pick].layers[k], ".tar", hex) || hex_file_name(e[pick].layers[k], "", hex))
                         expect = hex;
-                r = import_layer(im, fd, true, expect, UINT64_MAX, config.diff_ids[k], what, diff, &sizes[k]);
+                /* our manifest names the layer by its diff_id: keep the uncompressed tar */
+                r = import_layer(im, fd, true, expect, UINT64_MAX, config.diff_ids[k], LAYER_COPY_TAR, what, diff,
+                                 &sizes[k]);
                 if (r < 0)
                         goto finish;
                 r = strv_extend(&layers, diff);
@@ -1582,7 +1732,7 @@ static int import_tarball(Import *im, int fd, bool seekable) {
                 im->total = (uint64_t) st.st_size;
         transfer_worker_progress(im->t, 0, im->total);
 
-        r = import_layer(im, fd, seekable, NULL, UINT64_MAX, NULL, "tarball", diff, &sizes[0]);
+        r = import_layer(im, fd, seekable, NULL, UINT64_MAX, NULL, LAYER_COPY_TAR, "tarball", diff, &sizes[0]);
         if (r < 0)
                 return r;
         r = strv_extend(&layers, diff);
@@ -1755,22 +1905,26 @@ static int spool_input(Import *im, int fd, int *ret) {
 
 int image_import_work(Transfer *t, void *userdata) {
         ImportRequest *req = ASSERT_PTR(userdata);
-        _cleanup_free_ char *layers = NULL, *images = NULL;
-        _cleanup_close_ int layers_fd = -EBADF, images_fd = -EBADF, work_fd = -EBADF, spooled = -EBADF, dir_fd = -EBADF;
+        _cleanup_free_ char *layers = NULL, *images = NULL, *blobs = NULL;
+        _cleanup_close_ int layers_fd = -EBADF, images_fd = -EBADF, work_fd = -EBADF, blobs_fd = -EBADF,
+                            spooled = -EBADF, dir_fd = -EBADF;
         Import im = { .t = t, .req = req, .format = req->format };
         struct stat st;
         int fd = req->fd, r;
         bool seekable;
 
-        if (store_dir(req->state_dir, "layers", &layers) < 0 || store_dir(req->state_dir, "images", &images) < 0)
+        if (store_dir(req->state_dir, "layers", &layers) < 0 || store_dir(req->state_dir, "images", &images) < 0 ||
+            store_dir(req->state_dir, "blobs/sha256", &blobs) < 0)
                 return -ENOMEM;
         layers_fd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         images_fd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        blobs_fd = open(blobs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         work_fd = open(req->work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (layers_fd < 0 || images_fd < 0 || work_fd < 0)
+        if (layers_fd < 0 || images_fd < 0 || blobs_fd < 0 || work_fd < 0)
                 return transfer_worker_error(t, -errno, "Failed to open the image store: %m");
         im.layers_fd = layers_fd;
         im.images_fd = images_fd;
+        im.blobs_fd = blobs_fd;
         im.work_fd = work_fd;
 
         if (fstat(fd, &st) < 0)

@@ -16,12 +16,17 @@
  *   layers/<diff_id hex>/   one unpacked layer, content-addressed by the sha256 of its uncompressed
  *                           tar (the OCI diff_id), shared by every image that has it; OCI whiteouts
  *                           are stored as overlayfs ones, so the directories stack as overlay lowers
- *   images/<label>.json     one image record (name, digests, layers, the config), written with
- *                           rename(), so an image is there entirely or not at all
+ *   blobs/sha256/<digest>   the layer blobs as the image's manifest names them (compressed as they
+ *                           came; for tarballs and docker-archives the uncompressed tar), kept so
+ *                           that an export writes the very bytes that were imported; shared, and
+ *                           removed with the last image whose manifest names them
+ *   images/<label>.json     one image record (name, digests, layers, the config, and the manifest
+ *                           and config blobs byte for byte), written with rename(), so an image is
+ *                           there entirely or not at all
  *   tmp/                    work directories of imports and exports; removed at start
  *
- * A layer directory appears (rename() from tmp/) only once complete, before any record naming it; a
- * crash leaves at most complete layers no image names, which `prune` removes. */
+ * A layer directory or blob appears (rename() from tmp/) only once complete, before any record naming
+ * it; a crash leaves at most complete layers and blobs no image names, which `prune` removes. */
 
 #define IMAGE_JSON_MAX (4U * 1024U * 1024U) /* manifests, indexes, configs */
 #define IMAGE_LAYERS_MAX 128U
@@ -52,6 +57,12 @@ typedef struct Image {
         char **layers;       /* diff_id hex, bottom first */
         uint64_t *layer_sizes;
         ImageConfig config;
+
+        /* the manifest and config as imported, byte for byte (NULL in records older than exports),
+         * and the digests (hex) of the layer blobs the manifest names, bottom first */
+        char *manifest_blob;
+        char *config_blob;
+        char **blobs;
 } Image;
 
 void image_config_done(ImageConfig *c);
@@ -143,8 +154,13 @@ int image_get_path(Image *i, char **ret);
 /* Disk usage of dir_fd/name, in allocated bytes, not crossing into symlinks. */
 uint64_t image_store_du(int dir_fd, const char *name);
 
-/* Removes layers that no image or container uses. -EBUSY while a transfer runs. */
+/* Removes layers that no image or container uses, and blobs no image's manifest names. -EBUSY while a
+ * transfer runs. *ret_freed counts both, *ret_n the layers. */
 int manager_prune_layers(Manager *m, uint64_t *ret_freed, unsigned *ret_n);
+/* The blob store: how many blobs, their disk usage, and how much of it no image names. */
+int manager_blobs_usage(Manager *m, unsigned *ret_n, uint64_t *ret_size, uint64_t *ret_unused);
+/* Whether blobs/sha256/<hex> is named by an image's manifest. */
+bool manager_blob_is_used(Manager *m, const char *hex);
 
 /* ---- import/export (in a Transfer's worker) ---------------------------------------------------- */
 

@@ -231,6 +231,24 @@ static int apply_fail(Apply *a, int r, const char *fmt, ...) {
         return r;
 }
 
+/* The copy of the stream that LayerSource.copy asks for, written as it is read. */
+static int apply_copy(Apply *a, LayerCopy which, const void *buf, size_t size) {
+        const LayerSource *s = a->src;
+
+        if (s->copy != which)
+                return 0;
+        for (size_t done = 0; done < size;) {
+                ssize_t n = write(s->copy_fd, (const char *) buf + done, size - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return apply_fail(a, -errno, "cannot keep a copy of the blob: %m");
+                }
+                done += (size_t) n;
+        }
+        return 0;
+}
+
 static ssize_t on_blob_read(struct archive *ar, void *userdata, const void **ret_buf) {
         Apply *a = userdata;
         const LayerSource *s = a->src;
@@ -260,6 +278,10 @@ static ssize_t on_blob_read(struct archive *ar, void *userdata, const void **ret
                 return -1;
         }
         (void) EVP_DigestUpdate(a->blob_hash, a->blob_buf, (size_t) n);
+        if (apply_copy(a, LAYER_COPY_BLOB, a->blob_buf, (size_t) n) < 0) {
+                archive_set_error(ar, EIO, "%s", a->error ?: "write error");
+                return -1;
+        }
         if (s->progress && a->blob_bytes - a->last_progress >= 1024 * 1024) {
                 a->last_progress = a->blob_bytes;
                 s->progress(a->blob_bytes, s->userdata);
@@ -291,6 +313,10 @@ static ssize_t on_tar_read(struct archive *ar, void *userdata, const void **ret_
                 return -1;
         }
         (void) EVP_DigestUpdate(a->tar_hash, buf, size);
+        if (apply_copy(a, LAYER_COPY_TAR, buf, size) < 0) {
+                archive_set_error(ar, EIO, "%s", a->error ?: "write error");
+                return -1;
+        }
         *ret_buf = buf;
         return (ssize_t) size;
 }

@@ -29,6 +29,17 @@ LayerEntryKind layer_entry_parse(const char *name, char **ret_path);
  * point into a copy returned in *ret_buf. */
 int path_split_parent(const char *path, char **ret_buf, const char **ret_parent, const char **ret_name);
 
+/* What layer_apply() also writes to LayerSource.copy_fd, as it reads: nothing, the blob as read (kept
+ * to export it again byte for byte), or its uncompressed tar (where the image's manifest names the
+ * layer by its diff_id). */
+typedef enum LayerCopy {
+        LAYER_COPY_NONE,
+        LAYER_COPY_BLOB,
+        LAYER_COPY_TAR,
+        _LAYER_COPY_MAX,
+        _LAYER_COPY_INVALID = -EINVAL,
+} LayerCopy;
+
 /* Where a blob comes from: an fd read with pread() from 'offset' (so a caller's file offset is never
  * moved), or with read() when not seekable. */
 typedef struct LayerSource {
@@ -43,6 +54,10 @@ typedef struct LayerSource {
         /* called now and then with the bytes read from fd so far */
         void (*progress)(uint64_t bytes_read, void *userdata);
         void *userdata;
+
+        /* a copy of the stream, written to copy_fd as it is read; LAYER_COPY_NONE (0) = none */
+        LayerCopy copy;
+        int copy_fd;
 } LayerSource;
 
 typedef enum LayerApplyFlags {

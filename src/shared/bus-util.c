@@ -46,7 +46,8 @@ int bus_verify_caller_privileged(sd_bus_message *m, sd_bus_error *error) {
 
         r = bus_query_sender_uid(m, &uid);
         if (r < 0)
-                return r;
+                return sd_bus_error_set_errnof(error, r, "Access denied: cannot tell who called %s(): %m",
+                                               sd_bus_message_get_member(m));
         if (uid != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Access denied: %s() is reserved for root (caller uid %u).",
