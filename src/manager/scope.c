@@ -692,6 +692,8 @@ int scope_watch_oom(Container *c) {
         r = sd_event_add_io(c->manager->event, &c->oom_source, fd, EPOLLIN, on_oom_event, c);
         if (r < 0)
                 return r;
+        /* before the leader's exit, when both are pending: the cgroup may be gone right after */
+        (void) sd_event_source_set_priority(c->oom_source, SD_EVENT_PRIORITY_IMPORTANT);
         c->oom_fd = TAKE_FD(fd);
         return 0;
 }
