@@ -321,7 +321,7 @@ static int pairs_to_json(sd_bus_message *m, char type, const char *contents, str
         while ((r = sd_bus_message_enter_container(
                         m, contents[0] == '(' ? SD_BUS_TYPE_STRUCT : SD_BUS_TYPE_DICT_ENTRY, inner_sig)) >
                0) {
-                _cleanup_json_ struct json_object *k = NULL, *v = NULL;
+                _cleanup_json_ struct json_object *v = NULL;
                 _cleanup_free_ char *key = NULL;
                 _cleanup_(fclosep) FILE *f = NULL;
                 size_t size = 0;

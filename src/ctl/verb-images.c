@@ -56,7 +56,10 @@ void help_image_import(void) {
 }
 
 void help_image_export(void) {
-        printf("     --format=FMT                 oci-archive (default for images), docker-archive, tar\n");
+        printf("     --format=FMT                 oci-archive (default for images), docker-archive, or tar\n"
+               "                                  (the flattened root file system; the only one, and the\n"
+               "                                  default, for containers)\n"
+               "An image of that name is exported, else the container of that name. FILE - is stdout.\n");
 }
 
 void help_image_list(void) {
@@ -241,6 +244,8 @@ int verb_export(int argc, char *argv[]) {
         _cleanup_(wait_done) Wait w = {};
         _cleanup_close_ int fd = -EBADF;
         const char *what = argv[0], *file = argv[1], *path, *method = "ExportImage", *format = arg_format;
+        bool regular;
+        struct stat st;
         int r;
 
         r = ctl_bus_open(&bus);
@@ -264,18 +269,28 @@ int verb_export(int argc, char *argv[]) {
                 fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", file);
+        /* a regular file we wrote is removed on failure; a device or fifo stays what it is */
+        regular = !streq(file, "-") && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode);
 
         r = subscribe(bus, &w);
-        if (r < 0)
-                return r;
-        r = manager_call(bus, method, BUS_TIMEOUT_DEFAULT, &error, &reply, "shs", what, fd, format);
-        if (r < 0)
-                return log_bus_error(r, &error, "Failed to export");
-        r = sd_bus_message_read(reply, "uo", &w.id, &path);
-        if (r < 0)
-                return log_error_errno(r, "Bad reply from vesseld: %m");
-        fd = safe_close(fd);
-        return wait_transfer(bus, &w, path, "Export");
+        if (r >= 0) {
+                r = manager_call(bus, method, BUS_TIMEOUT_DEFAULT, &error, &reply, "shs", what, fd, format);
+                if (r < 0)
+                        r = log_bus_error(r, &error, "Failed to export");
+        }
+        if (r >= 0) {
+                r = sd_bus_message_read(reply, "uo", &w.id, &path);
+                if (r < 0)
+                        r = log_error_errno(r, "Bad reply from vesseld: %m");
+        }
+        if (r >= 0) {
+                /* vesseld's worker has its copy: a reader of ours sees the end when the worker is done */
+                fd = safe_close(fd);
+                r = wait_transfer(bus, &w, path, "Export");
+        }
+        if (r < 0 && regular)
+                (void) unlink(file);
+        return r;
 }
 
 /* ---- images, image-status, rmi, prune, df ------------------------------------------------------ */

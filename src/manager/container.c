@@ -142,6 +142,7 @@ Container *container_free(Container *c) {
         }
         c->spawn = container_spawn_free(c->spawn);
         container_exec_forget(c);
+        network_forget(c);
         {
                 _cleanup_bus_error_free_ sd_bus_error e = SD_BUS_ERROR_NULL;
                 sd_bus_error_setf(&e, BUS_ERROR_NO_SUCH_CONTAINER, "Container '%s' was removed.", strempty(c->name));
@@ -202,7 +203,6 @@ Container *manager_find_container(Manager *m, const char *name_or_id) {
 }
 
 Container *manager_find_container_by_pid(Manager *m, pid_t pid) {
-        _cleanup_free_ char *cg = NULL;
         char path[64], line[1024];
         _cleanup_fclose_ FILE *f = NULL;
         Container *c;
@@ -776,10 +776,18 @@ static void container_finalize_remove(Container *c) {
 }
 
 int container_remove(Container *c, bool force, sd_bus_message *message, sd_bus_error *error) {
+        Transfer *t;
         int r;
 
         if (c->spawn)
                 return container_queue(c, message);
+
+        /* an export reads the container's own layer: its removal would cut the archive short */
+        t = manager_find_transfer_about(c->manager, TRANSFER_EXPORT_CONTAINER, c->name);
+        if (t)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE,
+                                         "Container %s is being exported (transfer %u); cancel the export or wait for it.",
+                                         c->name, (unsigned) t->id);
 
         if (container_is_active(c)) {
                 if (!force)

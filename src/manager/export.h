@@ -53,10 +53,10 @@ ExportRequest *export_request_free(ExportRequest *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ExportRequest *, export_request_free);
 void export_request_free_void(void *p);
 
-/* In vesseld: what the worker needs, copied out of the image or container. 'fd' is the caller's; the
- * request gets its own copy. Errors are for the caller (sd_bus_error), named. */
-int export_request_for_image(Image *i, ExportFormat format, int fd, ExportRequest **ret, sd_bus_error *error);
-int export_request_for_container(Container *c, ExportFormat format, int fd, ExportRequest **ret, sd_bus_error *error);
+/* In vesseld: what the worker needs, copied out of the image or container (the fd is the caller's to
+ * set). What the caller can fix is a named error in 'error'. */
+int export_request_for_image(Image *i, ExportFormat format, ExportRequest **ret, sd_bus_error *error);
+int export_request_for_container(Container *c, ExportFormat format, ExportRequest **ret, sd_bus_error *error);
 
 /* In the worker. */
 int export_work(Transfer *t, void *userdata);

@@ -7,6 +7,7 @@
 
 #include "bus-util.h"
 #include "container.h"
+#include "export.h"
 #include "fd-util.h"
 #include "image-dbus.h"
 #include "image.h"
@@ -454,12 +455,120 @@ int method_import_image(sd_bus_message *message, void *userdata, sd_bus_error *e
         return reply_transfer(message, TAKE_PTR(t));
 }
 
+/* The caller's output: anything open for writing but a directory. */
+static int check_output_fd(int fd, sd_bus_error *error) {
+        struct stat st;
+        int flags;
+
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0)
+                return -errno;
+        if ((flags & O_PATH) || (flags & O_ACCMODE) == O_RDONLY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "The file descriptor is not open for writing.");
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The file descriptor is a directory; pass a file or a pipe open for writing.");
+        return 0;
+}
+
+static int export_start(Manager *m, sd_bus_message *message, TransferType type, ExportRequest *req_in, int fd,
+                        sd_bus_error *error) {
+        _cleanup_(export_request_freep) ExportRequest *req = req_in;
+        _cleanup_(transfer_freep) Transfer *t = NULL;
+        ExportRequest *q;
+        int r;
+
+        r = dup_caller_fd(fd, &req->fd, error);
+        if (r < 0)
+                return r;
+        r = transfer_setup(m, type, req->name, &t, error);
+        if (r < 0)
+                return r;
+        req->work_dir = strdup(t->work_dir);
+        if (!req->work_dir) {
+                (void) rm_rf(t->work_dir);
+                return -ENOMEM;
+        }
+        t->userdata = q = TAKE_PTR(req);
+        t->free_userdata = export_request_free_void;
+
+        r = transfer_start(t, export_work, q);
+        if (r < 0) {
+                (void) rm_rf(t->work_dir);
+                return sd_bus_error_set_errnof(error, r, "Failed to start the export: %m");
+        }
+        /* the worker has its copy: the reader sees the end of the output when the worker is gone */
+        q->fd = safe_close(q->fd);
+        return reply_transfer(message, TAKE_PTR(t));
+}
+
 int method_export_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "ExportImage is not implemented yet.");
+        _cleanup_(export_request_freep) ExportRequest *req = NULL;
+        Manager *m = ASSERT_PTR(userdata);
+        const char *name, *format;
+        ExportFormat f;
+        Image *i;
+        int fd, r;
+
+        r = sd_bus_message_read(message, "shs", &name, &fd, &format);
+        if (r < 0)
+                return r;
+        f = isempty(format) ? EXPORT_OCI_ARCHIVE : export_format_from_string(format);
+        if (f < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid format '%s' (expected oci-archive, docker-archive or tar).", format);
+        i = manager_find_image(m, name);
+        if (!i) {
+                if (isempty(name))
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "No image name given.");
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image named '%s'.", name);
+        }
+        r = check_output_fd(fd, error);
+        if (r < 0)
+                return r;
+        r = export_request_for_image(i, f, &req, error);
+        if (r < 0)
+                return r;
+
+        r = bus_verify_caller_privileged(message, error);
+        if (r <= 0)
+                return r;
+
+        return export_start(m, message, TRANSFER_EXPORT_IMAGE, TAKE_PTR(req), fd, error);
 }
 
 int method_export_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "ExportContainer is not implemented yet.");
+        _cleanup_(export_request_freep) ExportRequest *req = NULL;
+        Manager *m = ASSERT_PTR(userdata);
+        const char *name, *format;
+        ExportFormat f;
+        Container *c;
+        int fd, r;
+
+        r = sd_bus_message_read(message, "shs", &name, &fd, &format);
+        if (r < 0)
+                return r;
+        f = isempty(format) ? EXPORT_TAR : export_format_from_string(format);
+        if (f != EXPORT_TAR)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid format '%s' for a container (expected tar).",
+                                         format);
+        c = manager_find_container(m, name);
+        if (!c)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CONTAINER, "No container named '%s'.", name);
+        r = check_output_fd(fd, error);
+        if (r < 0)
+                return r;
+        r = export_request_for_container(c, f, &req, error);
+        if (r < 0)
+                return r;
+
+        r = bus_verify_caller_privileged(message, error);
+        if (r <= 0)
+                return r;
+
+        return export_start(m, message, TRANSFER_EXPORT_CONTAINER, TAKE_PTR(req), fd, error);
 }
 
 int image_add_bus_objects(void *userdata, sd_bus *bus) {

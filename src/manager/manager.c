@@ -30,6 +30,7 @@ int manager_new(Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->private_fd = -EBADF;
+        m->init_fd = -EBADF;
         m->config.max_layer_size = 8ULL << 30;
 
         m->containers = hashmap_new();
@@ -103,6 +104,8 @@ Manager *manager_free(Manager *m) {
         m->network = network_free(m->network);
         sd_event_unref(m->event);
 
+        free(m->seccomp_bpf);
+        safe_close(m->init_fd);
         free(m->state_dir);
         free(m->runtime_dir);
         free(m->config.subnet);

@@ -302,6 +302,11 @@ static void ports_release(Container *c) {
         c->net.n_port_fds = 0;
 }
 
+void network_forget(Container *c) {
+        /* the object goes, the container (and its veth, rules, address) lives on */
+        ports_release(c);
+}
+
 /* -errno, or the index of the port that is taken (r > 0 → port r - 1) */
 static int ports_hold(Container *c) {
         const Settings *s = &c->settings;

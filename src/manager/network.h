@@ -21,6 +21,9 @@ typedef struct ContainerNetwork {
 typedef struct Network Network;
 Network *network_free(Network *n);
 
+/* Frees what the Container object holds, leaving the network itself alone (vesseld exits). */
+void network_forget(Container *c);
+
 /* Start, before clone3: PortInUse checks, an address. A no-op for none and host. */
 int network_prepare(Container *c, sd_bus_error *error);
 /* Start, after clone3, while the scope job is in flight: bridge, veth (peer "eth0" moved into the

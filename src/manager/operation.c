@@ -98,6 +98,15 @@ Transfer *manager_find_transfer(Manager *m, uint32_t id) {
         return hashmap_get(m->transfers, s);
 }
 
+Transfer *manager_find_transfer_about(Manager *m, TransferType type, const char *description) {
+        Transfer *t;
+
+        HASHMAP_FOREACH(t, m->transfers)
+                if (t->type == type && streq_ptr(t->description, description))
+                        return t;
+        return NULL;
+}
+
 int transfer_get_path(Transfer *t, char **ret) {
         return asprintf_safe(ret, VESSEL_TRANSFER_PATH_PREFIX "/%" PRIu32, t->id);
 }

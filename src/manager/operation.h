@@ -66,6 +66,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Transfer *, transfer_free);
 int transfer_start(Transfer *t, TransferWork work, void *userdata);
 int transfer_cancel(Transfer *t);
 Transfer *manager_find_transfer(Manager *m, uint32_t id);
+/* A running transfer of this type about this image or container (its description), or NULL. */
+Transfer *manager_find_transfer_about(Manager *m, TransferType type, const char *description);
 int transfer_get_path(Transfer *t, char **ret);
 
 /* worker side */
