@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -584,15 +583,7 @@ void container_on_exit(Container *c, int status, int signal) {
                 status = 0;
         }
 
-        /* the OOM event may still be queued behind the exit: drain it, else the kernel's counter decides */
-        if (c->oom_fd >= 0 && c->manager->cgroup_layout == CGROUP_LAYOUT_LEGACY) {
-                /* v1's eventfd fires for OOM kills only (v2's inotify for any memory.events change) */
-                struct pollfd pfd = { .fd = c->oom_fd, .events = POLLIN };
-                if (poll(&pfd, 1, 0) > 0 && !c->oom_killed) {
-                        c->oom_killed = true;
-                        log_warning("Container %s: the kernel's OOM killer ended a process.", c->name);
-                }
-        }
+        /* the OOM event may still be queued behind the exit: the kernel's counter decides then */
         uint64_t kills;
         if (!c->oom_killed && scope_read_oom_kills(c, &kills) >= 0 && kills > 0) {
                 c->oom_killed = true;

@@ -643,10 +643,21 @@ static int on_oom_event(sd_event_source *s, int fd, uint32_t revents, void *user
         Container *c = userdata;
         char buf[4096];
         uint64_t n = 0;
+        bool oom;
 
         /* drain: an eventfd counter (v1) or inotify records (v2) */
         (void) read(fd, buf, sizeof buf);
-        if (scope_read_oom_kills(c, &n) >= 0 && n > 0 && !c->oom_killed) {
+
+        if (c->manager->cgroup_layout == CGROUP_LAYOUT_LEGACY)
+                /* v1 signals the eventfd when the OOM killer is about to act (before the kill, so the
+                 * counter may still be 0), and also when the cgroup is removed: only the first finds
+                 * the cgroup still there */
+                oom = scope_read_oom_kills(c, &n) >= 0;
+        else
+                /* v2 reports every change of memory.events: the kill counter decides */
+                oom = scope_read_oom_kills(c, &n) >= 0 && n > 0;
+
+        if (oom && !c->oom_killed) {
                 c->oom_killed = true;
                 log_warning("Container %s: the kernel's OOM killer ended a process (memory limit %s).", c->name,
                             c->settings.memory_max == SETTING_UNSET ? "none" : "reached");

@@ -41,6 +41,12 @@ out=$(vcall WaitContainer s oom1)
 assert_eq true "$(vprop oom1 OOMKilled)" "OOMKilled"
 assert_contains "$out" " 9" "killed by SIGKILL"
 wait_until 10 sh -c "journalctl -q -u vesseld --no-pager | grep -q 'Container oom1: the kernel.s OOM killer'"
+# and one that ends well under the same limit is not OOM-killed (the cgroup's removal is no OOM event)
+vcall RemoveContainer sb oom1 false >/dev/null
+vcall RunContainer 'ssa(sv)' oom1 "$IMAGE" 2 Command as 1 true MemoryMax t $((16 << 20)) >/dev/null
+vcall WaitContainer s oom1 >/dev/null
+sleep 0.3
+assert_eq false "$(vprop oom1 OOMKilled)" "no OOM kill"
 
 # pause: the counter stops, resume: it goes on
 vrun_sh pz1 'i=0; while :; do i=$((i+1)); echo $i >/counter; sleep 0.05; done'
