@@ -57,9 +57,8 @@ void help_image_import(void) {
 
 void help_image_export(void) {
         printf("     --format=FMT                 oci-archive (default for images), docker-archive, or tar\n"
-               "                                  (the flattened root file system; the only one, and the\n"
-               "                                  default, for containers)\n"
-               "An image of that name is exported, else the container of that name. FILE - is stdout.\n");
+               "                                  (the flattened root file system: the only format, and\n"
+               "                                  the default, for a container)\n");
 }
 
 void help_image_list(void) {

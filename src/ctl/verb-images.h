@@ -35,7 +35,7 @@ int verb_df(int argc, char *argv[]);
           image_export_options, NULL, 0, parse_image_option, help_image_export, verb_export },                  \
         { "image-status", 1, 1, 0, "NAME", "Show an image", NULL, NULL, 0, NULL, NULL, verb_image_status },     \
         { "rmi", 1, VERB_ANY, 0, "NAME...", "Remove images", NULL, NULL, 0, NULL, NULL, verb_rmi },              \
-        { "prune", 0, 0, 0, "", "Remove layers no image or container uses", NULL, NULL, 0, NULL, NULL,          \
-          verb_prune },                                                                                          \
-        { "df", 0, 0, 0, "[--json]", "Show the space used by images, layers and containers", NULL, NULL, 0,     \
-          NULL, NULL, verb_df }
+        { "prune", 0, 0, 0, "", "Remove layers and blobs no image or container uses", NULL, NULL, 0, NULL,      \
+          NULL, verb_prune },                                                                                    \
+        { "df", 0, 0, 0, "[--json]", "Show the space used by images, layers, blobs and containers", NULL, NULL, \
+          0, NULL, NULL, verb_df }

@@ -154,6 +154,8 @@ static int add_container_match(sd_journal *j, sd_bus *bus, const char *arg) {
 
         /* removed, or vesseld unreachable: every container that had this name (or Id) */
         r = add_match(j, "CONTAINER_NAME", arg);
+        if (r >= 0 && (is_hex(arg, 32) || is_hex(arg, 12)))
+                r = sd_journal_add_disjunction(j);
         if (r >= 0 && is_hex(arg, 32))
                 r = add_match(j, "CONTAINER_ID_FULL", arg);
         if (r >= 0 && is_hex(arg, 12))

@@ -31,6 +31,7 @@
 #include "container-spawn.h"
 #include "fd-util.h"
 #include "log.h"
+#include "process-util.h"
 #include "string-util.h"
 
 #define EXECS_MAX 1024
@@ -272,14 +273,9 @@ int container_exec(Container *c, sd_bus_message *message, char **argv, const Set
                         return -errno;
         }
 
-        struct clone_args ca = {
-                .flags = CLONE_PIDFD,
-                .pidfd = (uint64_t) (uintptr_t) &pidfd,
-                .exit_signal = SIGCHLD,
-        };
-        pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        pid = clone_with_pidfd(0, &pidfd);
         if (pid < 0)
-                return sd_bus_error_set_errnof(error, errno, "Failed to fork: %m");
+                return sd_bus_error_set_errnof(error, pid, "Failed to fork: %m");
         if (pid == 0) {
                 /* I */
                 sigset_t none;
@@ -298,10 +294,9 @@ int container_exec(Container *c, sd_bus_message *message, char **argv, const Set
                         child_fail(sync_fd, STEP_SETUP, errno, "Failed to enter the namespaces of %s: %m", c->name);
 
                 /* (3) */
-                struct clone_args pa = { .flags = CLONE_PARENT };
-                pid_t p = (pid_t) syscall(SYS_clone3, &pa, sizeof pa);
+                pid_t p = clone_with_pidfd(CLONE_PARENT, /* ret_pidfd= */ NULL);
                 if (p < 0)
-                        child_fail(sync_fd, STEP_SETUP, errno, "Failed to create the process: %m");
+                        child_fail(sync_fd, STEP_SETUP, p, "Failed to create the process: %m");
                 if (p == 0) {
                         AppParams ap = {
                                 .argv = argv,

@@ -46,6 +46,7 @@
 #include "bus-util.h"
 #include "container-spawn.h"
 #include "container.h"
+#include "process-util.h"
 #include "image.h"
 #include "fd-util.h"
 #include "log.h"
@@ -815,7 +816,7 @@ fail:
         spawn_fail(c, r, STEP_CGROUP, text);
         /* nothing half-made: the child dies, the scope (if any) empties and goes away */
         if (c->leader_pidfd >= 0)
-                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                (void) container_signal_leader(c, SIGKILL);
         /* EOF on the sync socket follows; spawn_finish() reports */
 }
 
@@ -823,7 +824,7 @@ void container_spawn_abort(Container *c) {
         if (!c->spawn)
                 return;
         if (c->leader_pidfd >= 0)
-                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                (void) container_signal_leader(c, SIGKILL);
         c->spawn = container_spawn_free(c->spawn);
 }
 
@@ -963,10 +964,9 @@ int userns_make(uint32_t base, int *ret_fd) {
 
         if (pipe2(pipe_fds, O_CLOEXEC) < 0)
                 return -errno;
-        struct clone_args ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
-        pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        pid = clone_with_pidfd(CLONE_NEWUSER, /* ret_pidfd= */ NULL);
         if (pid < 0)
-                return -errno;
+                return pid;
         if (pid == 0) {
                 char x;
                 pipe_fds[1] = safe_close(pipe_fds[1]);
@@ -1077,17 +1077,12 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 .work = work,
         };
 
-        struct clone_args ca = {
-                .flags = CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-                         (c->settings.network == NETWORK_HOST ? 0 : CLONE_NEWNET),
-                .pidfd = (uint64_t) (uintptr_t) &pidfd,
-                .exit_signal = SIGCHLD,
-        };
-
         /* (1) */
-        pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        pid = clone_with_pidfd(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                                       (c->settings.network == NETWORK_HOST ? 0 : CLONE_NEWNET),
+                               &pidfd);
         if (pid < 0)
-                return sd_bus_error_set_errnof(error, errno, "Failed to create the container's process: %m");
+                return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");
         if (pid == 0) {
                 sync_pair[0] = safe_close(sync_pair[0]);
                 child_main(&a, c);
@@ -1132,12 +1127,12 @@ int container_spawn(Container *c, sd_bus_error *error) {
                          * one to report */
                         if (r != -ESRCH)
                                 spawn_fail(c, r, STEP_NETWORK, text);
-                        (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                        (void) container_signal_leader(c, SIGKILL);
                         r = 0;
                 }
         }
         if (r < 0) {
-                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                (void) container_signal_leader(c, SIGKILL);
                 if (!c->leader_source) {
                         (void) waitpid(pid, NULL, 0);
                         c->leader = 0;

@@ -644,7 +644,7 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         c->stop_timer = sd_event_source_disable_unref(c->stop_timer);
         log_info("Container %s did not stop in time, killing it.", c->name);
         if (c->leader_pidfd >= 0)
-                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                (void) container_signal_leader(c, SIGKILL);
         return 0;
 }
 
@@ -683,13 +683,14 @@ int container_stop(Container *c, sd_bus_message *message, sd_bus_error *error) {
         container_set_state(c, CONTAINER_STOPPING);
         (void) container_save(c);
 
-        if (syscall(SYS_pidfd_send_signal, c->leader_pidfd, c->settings.stop_signal, NULL, 0) < 0 && errno != ESRCH)
-                log_warning_errno(errno, "Failed to signal container %s: %m", c->name);
+        r = container_signal_leader(c, c->settings.stop_signal);
+        if (r < 0 && r != -ESRCH)
+                log_warning_errno(r, "Failed to signal container %s: %m", c->name);
 
         r = sd_event_add_time_relative(c->manager->event, &c->stop_timer, CLOCK_MONOTONIC,
                                        c->settings.stop_timeout_usec, 0, on_stop_timeout, c);
         if (r < 0) {
-                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                (void) container_signal_leader(c, SIGKILL);
                 log_warning_errno(r, "Failed to arm stop timer of %s, killed it: %m", c->name);
         }
         return 0;
@@ -722,8 +723,9 @@ int container_kill(Container *c, const char *whom, int signo, sd_bus_message *me
                 c->stop_requested = true;
 
         if (streq(whom, "leader")) {
-                if (syscall(SYS_pidfd_send_signal, c->leader_pidfd, signo, NULL, 0) < 0)
-                        return sd_bus_error_set_errnof(error, errno, "Failed to signal container %s: %m", c->name);
+                r = container_signal_leader(c, signo);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to signal container %s: %m", c->name);
                 return message ? sd_bus_reply_method_return(message, NULL) : 0;
         }
 
@@ -792,7 +794,7 @@ int container_remove(Container *c, bool force, sd_bus_message *message, sd_bus_e
                 c->stop_requested = true;
                 if (c->state == CONTAINER_PAUSED)
                         (void) container_resume(c, NULL, NULL);
-                (void) syscall(SYS_pidfd_send_signal, c->leader_pidfd, SIGKILL, NULL, 0);
+                (void) container_signal_leader(c, SIGKILL);
                 return 0;
         }
 
@@ -933,11 +935,51 @@ static int on_leader_gone(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* Through the pidfd; where there is none (a kernel or a tool, like valgrind, without pidfd_open), by
+ * pid, once the start time says it is still the same process. */
+int container_signal_leader(Container *c, int sig) {
+        uint64_t st;
+
+        if (c->leader_pidfd >= 0) {
+                if (syscall(SYS_pidfd_send_signal, c->leader_pidfd, sig, NULL, 0) >= 0)
+                        return 0;
+                if (errno != ENOSYS)
+                        return -errno;
+        }
+        if (c->leader <= 0 || container_read_starttime(c->leader, &st) < 0 || st != c->leader_starttime)
+                return -ESRCH;
+        return RET_NERRNO(kill(c->leader, sig));
+}
+
+static int on_leader_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Container *c = userdata;
+        uint64_t st;
+
+        if (container_read_starttime(c->leader, &st) >= 0 && st == c->leader_starttime) {
+                (void) sd_event_source_set_time_relative(s, 250 * USEC_PER_MSEC);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        c->leader_source = sd_event_source_disable_unref(c->leader_source);
+        container_on_exit(c, 0, SIGKILL);
+        return 0;
+}
+
 int container_adopt(Container *c) {
         uint64_t st = 0;
         int fd, r;
 
         fd = (int) syscall(SYS_pidfd_open, c->leader, 0);
+        if (fd < 0 && errno == ENOSYS) {
+                /* no pidfds here: the same process, watched by polling its start time */
+                if (container_read_starttime(c->leader, &st) < 0 || st != c->leader_starttime)
+                        return -ESRCH;
+                c->leader_is_child = false;
+                r = sd_event_add_time_relative(c->manager->event, &c->leader_source, CLOCK_MONOTONIC,
+                                               250 * USEC_PER_MSEC, 0, on_leader_poll, c);
+                if (r < 0)
+                        return r;
+                goto adopted;
+        }
         if (fd < 0)
                 return -errno;
         /* pids are reused: only the same process (same start time) is ours */
@@ -950,6 +992,7 @@ int container_adopt(Container *c) {
         r = sd_event_add_io(c->manager->event, &c->leader_source, fd, EPOLLIN, on_leader_gone, c);
         if (r < 0)
                 return r;
+adopted:
         r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
         if (r < 0)
                 return r;

@@ -92,6 +92,7 @@ int container_kill(Container *c, const char *whom, int signo, sd_bus_message *me
 int container_pause(Container *c, sd_bus_message *message, sd_bus_error *error);
 int container_resume(Container *c, sd_bus_message *message, sd_bus_error *error);
 int container_adopt(Container *c);
+int container_signal_leader(Container *c, int sig);
 /* Runs a queued method call again (container-dbus.c). */
 int container_dispatch_message(Container *c, sd_bus_message *m);
 int container_remove(Container *c, bool force, sd_bus_message *message, sd_bus_error *error);

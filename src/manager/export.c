@@ -192,20 +192,17 @@ int export_request_for_image(Image *i, ExportFormat format, ExportRequest **ret,
         return 0;
 }
 
-int export_request_for_container(Container *c, ExportFormat format, ExportRequest **ret, sd_bus_error *error) {
+int export_request_for_container(Container *c, ExportRequest **ret, sd_bus_error *error) {
         _cleanup_(export_request_freep) ExportRequest *r = NULL;
         _cleanup_free_ char *dir = NULL, *lowers = NULL;
         char *save = NULL;
         Image *i;
         int k;
 
-        if (format != EXPORT_TAR)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Invalid format '%s' for a container (expected tar).", export_format_to_string(format));
         if (isempty(c->lower_dir))
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE, "Container %s has no root file system.", c->name);
 
-        k = export_request_new(c->name, c->manager->state_dir, format, &r);
+        k = export_request_new(c->name, c->manager->state_dir, EXPORT_TAR, &r);
         if (k < 0)
                 return k;
         k = container_state_dir(c, &dir);
@@ -894,13 +891,12 @@ static int export_inode(Export *e, int dir_fd, const char *name, const char *pat
                 return r;
 
         if (S_ISREG(st->st_mode)) {
-                if (st->st_nlink > 1) {
-                        HardLink *l;
-                        char key[48];
+                char key[48];
 
-                        (void) snprintf(key, sizeof key, "%llx:%llx", (unsigned long long) st->st_dev,
-                                        (unsigned long long) st->st_ino);
-                        l = hashmap_get(e->links, key);
+                (void) snprintf(key, sizeof key, "%llx:%llx", (unsigned long long) st->st_dev,
+                                (unsigned long long) st->st_ino);
+                if (st->st_nlink > 1) {
+                        HardLink *l = hashmap_get(e->links, key);
                         if (l) {
                                 /* a further name of a file we wrote: a hardlink to it */
                                 archive_entry_set_hardlink(entry, l->path);
@@ -909,7 +905,15 @@ static int export_inode(Export *e, int dir_fd, const char *name, const char *pat
                                         return archive_fail(e, path);
                                 return export_finish_entry(e, path);
                         }
-                        l = calloc(1, sizeof(HardLink));
+                }
+                fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == ENOENT)
+                                return 0; /* removed since we listed it (a running container) */
+                        return transfer_worker_error(e->t, -errno, "Failed to open %s: %m", path);
+                }
+                if (st->st_nlink > 1) {
+                        HardLink *l = calloc(1, sizeof(HardLink));
                         if (!l)
                                 return -ENOMEM;
                         memcpy(l->key, key, sizeof key);
@@ -920,9 +924,6 @@ static int export_inode(Export *e, int dir_fd, const char *name, const char *pat
                                 return -ENOMEM;
                         }
                 }
-                fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-                if (fd < 0)
-                        return transfer_worker_error(e->t, -errno, "Failed to open %s: %m", path);
                 size = (uint64_t) st->st_size;
                 archive_entry_set_size(entry, (la_int64_t) size);
         } else if (S_ISLNK(st->st_mode)) {
@@ -1074,13 +1075,17 @@ static int export_rootfs(Export *e) {
 /* The worker holds only what it needs: another client's pipe, inherited by accident, would not see
  * its end until this export is over. */
 static void close_other_fds(int a, int b) {
-        int lo = MIN(a, b), hi = MAX(a, b);
+        int keep[2] = { MIN(a, b), MAX(a, b) };
+        unsigned from = 3;
 
-        if (lo > 3)
-                (void) close_range(3, (unsigned) lo - 1, 0);
-        if (hi > lo + 1)
-                (void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
-        (void) close_range((unsigned) hi + 1, ~0U, 0);
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+                if (keep[i] < (int) from)
+                        continue;
+                if ((unsigned) keep[i] > from)
+                        (void) close_range(from, (unsigned) keep[i] - 1, 0);
+                from = (unsigned) keep[i] + 1;
+        }
+        (void) close_range(from, ~0U, 0);
 }
 
 int export_work(Transfer *t, void *userdata) {

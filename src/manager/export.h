@@ -56,7 +56,7 @@ void export_request_free_void(void *p);
 /* In vesseld: what the worker needs, copied out of the image or container (the fd is the caller's to
  * set). What the caller can fix is a named error in 'error'. */
 int export_request_for_image(Image *i, ExportFormat format, ExportRequest **ret, sd_bus_error *error);
-int export_request_for_container(Container *c, ExportFormat format, ExportRequest **ret, sd_bus_error *error);
+int export_request_for_container(Container *c, ExportRequest **ret, sd_bus_error *error);
 
 /* In the worker. */
 int export_work(Transfer *t, void *userdata);

@@ -560,7 +560,7 @@ int method_export_container(sd_bus_message *message, void *userdata, sd_bus_erro
         r = check_output_fd(fd, error);
         if (r < 0)
                 return r;
-        r = export_request_for_container(c, f, &req, error);
+        r = export_request_for_container(c, &req, error);
         if (r < 0)
                 return r;
 

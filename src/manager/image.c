@@ -642,9 +642,9 @@ static int store_dir(const char *state_dir, const char *sub, char **ret) {
         return 0;
 }
 
-/* The manifest and config as imported, and the layer blobs the manifest names. Records written before
- * exports existed have neither: such an image exports as a flattened tar only. */
-static int image_blobs_from_record(json_object *o, Image *i, char **ret_error) {
+/* The manifest and config as imported, and the layer blobs the manifest names. Records without them
+ * (or with ones that make no sense) still load: such an image exports as a flattened tar only. */
+static int image_blobs_from_record(json_object *o, Image *i) {
         _cleanup_free_ char *err = NULL;
         OciDescriptor config = {}, *layers = NULL;
         size_t n = 0;
@@ -656,11 +656,12 @@ static int image_blobs_from_record(json_object *o, Image *i, char **ret_error) {
         if (!mt || !ct)
                 return 0;
         r = oci_manifest_parse(mt, strlen(mt), &config, &layers, &n, &err);
-        if (r < 0)
-                return set_error(ret_error, r, "record's ManifestBlob: %s", strempty(err));
-        if (n != strv_length(i->layers)) {
-                r = set_error(ret_error, -EBADMSG, "record's ManifestBlob names %zu layers, its Layers %zu", n,
-                              strv_length(i->layers));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || n != strv_length(i->layers)) {
+                log_warning("Image %s: the manifest in its record is of no use (%s); it exports as tar only.", i->name,
+                            r < 0 ? strempty(err) : "it names other layers");
+                r = 0;
                 goto finish;
         }
         for (size_t k = 0; k < n; k++) {
@@ -714,7 +715,7 @@ static int image_from_record(json_object *o, Image **ret, char **ret_error) {
         r = image_config_from_json(e, &i->config, ret_error);
         if (r < 0)
                 return r;
-        r = image_blobs_from_record(o, i, ret_error);
+        r = image_blobs_from_record(o, i);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(i);
