@@ -85,6 +85,7 @@ struct Bench {
         int run_replied;     /* 0: not yet, 1: ok, -1: error; for messages only */
         bool iteration_failed;
         unsigned n_failed;
+        sd_bus_slot *wait_slot; /* the pending WaitContainer of this iteration */
         uint64_t run_reply_usec;
         uint64_t started_usec;
         uint64_t *samples;
@@ -262,6 +263,19 @@ static int on_loop_run_reply(sd_bus_message *reply, void *userdata, sd_bus_error
                 fprintf(stderr, "iteration %u: RunContainer failed after %.3f ms: %s: %s\n", b->iteration,
                         (b->run_reply_usec - b->started_usec) / 1e3, e->name, e->message ?: "");
                 b->iteration_failed = true;
+                if (b->wait_slot) {
+                        /* A container whose start failed may stay behind in "created", and a Wait on that
+                         * never returns: drop our Wait, and remove the container (best effort) unless
+                         * the name belonged to someone else already. */
+                        char name[96];
+
+                        b->wait_slot = sd_bus_slot_unref(b->wait_slot);
+                        b->pending--;
+                        container_name(b, b->iteration, name, sizeof name);
+                        if (!sd_bus_error_has_name(e, "io.vessel1.Error.ContainerExists"))
+                                (void) sd_bus_call_method_async(b->bus, NULL, VESSEL_SERVICE, VESSEL_PATH, VESSEL_MANAGER,
+                                                                "RemoveContainer", NULL, NULL, "sb", name, 1);
+                }
         } else if (b->iteration_failed)
                 fprintf(stderr, "iteration %u: ... and RunContainer succeeded after %.3f ms\n", b->iteration,
                         (b->run_reply_usec - b->started_usec) / 1e3);
@@ -273,6 +287,8 @@ static int on_loop_wait_reply(sd_bus_message *reply, void *userdata, sd_bus_erro
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         int32_t status, sig;
         int r;
+
+        b->wait_slot = sd_bus_slot_unref(b->wait_slot);
 
         if (e) {
                 if (b->retry)
@@ -323,7 +339,7 @@ static int loop_start_iteration(Bench *b) {
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", name);
         if (r >= 0)
-                r = sd_bus_call_async(b->bus, NULL, m, on_loop_wait_reply, b, NO_TIMEOUT);
+                r = sd_bus_call_async(b->bus, &b->wait_slot, m, on_loop_wait_reply, b, NO_TIMEOUT);
         sd_bus_message_unref(m);
         if (r < 0)
                 return fail(b, r);

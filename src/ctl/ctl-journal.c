@@ -371,8 +371,13 @@ static int add_string(struct json_object *o, const char *key, const char *value)
         return 0;
 }
 
-int journal_entry_to_json(const JournalData *fields, size_t n, const char *cursor, uint64_t realtime_usec,
-                          uint64_t monotonic_usec, struct json_object **ret) {
+int journal_entry_to_json(
+        const JournalData *fields,
+        size_t n,
+        const char *cursor,
+        uint64_t realtime_usec,
+        uint64_t monotonic_usec,
+        struct json_object **ret) {
         _cleanup_json_ struct json_object *o = NULL;
         char num[32];
 
@@ -426,7 +431,8 @@ int journal_entry_to_json(const JournalData *fields, size_t n, const char *curso
 
                                 if (!same_name(fields + i, nl, fields + j))
                                         continue;
-                                x = value_to_json((const char *) fields[j].data + nl + 1, fields[j].len - nl - 1);
+                                x = value_to_json(
+                                        (const char *) fields[j].data + nl + 1, fields[j].len - nl - 1);
                                 if (!x || json_object_array_add(v, x) < 0) {
                                         json_object_put(x);
                                         json_object_put(v);

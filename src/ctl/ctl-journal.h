@@ -63,7 +63,12 @@ typedef struct JournalData {
  * byte values when it is not valid UTF-8; a field present more than once an array of those;
  * __CURSOR (if not NULL), __REALTIME_TIMESTAMP and __MONOTONIC_TIMESTAMP (if not UINT64_MAX) as
  * decimal strings. Data without '=' is skipped. */
-int journal_entry_to_json(const JournalData *fields, size_t n, const char *cursor, uint64_t realtime_usec,
-                          uint64_t monotonic_usec, struct json_object **ret);
+int journal_entry_to_json(
+        const JournalData *fields,
+        size_t n,
+        const char *cursor,
+        uint64_t realtime_usec,
+        uint64_t monotonic_usec,
+        struct json_object **ret);
 
 bool utf8_is_valid_n(const char *s, size_t len);

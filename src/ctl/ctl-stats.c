@@ -72,10 +72,10 @@ Table *stats_table_new(void) {
         return table_new("NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "BLOCK I/O");
 }
 
-int stats_table_add(Table *t, const char *name, const StatsSample *prev, const StatsSample *cur,
-                    uint64_t host_total) {
-        char cpu[16], a[FORMAT_STATS_BYTES_MAX], b[FORMAT_STATS_BYTES_MAX], mem[2 * FORMAT_STATS_BYTES_MAX + 4],
-                memp[16], pids[24], io[2 * FORMAT_STATS_BYTES_MAX + 4];
+int stats_table_add(
+        Table *t, const char *name, const StatsSample *prev, const StatsSample *cur, uint64_t host_total) {
+        char cpu[16], a[FORMAT_STATS_BYTES_MAX], b[FORMAT_STATS_BYTES_MAX],
+                mem[2 * FORMAT_STATS_BYTES_MAX + 4], memp[16], pids[24], io[2 * FORMAT_STATS_BYTES_MAX + 4];
         uint64_t limit;
 
         if (!cur || cur->timestamp_usec == 0)
@@ -83,15 +83,23 @@ int stats_table_add(Table *t, const char *name, const StatsSample *prev, const S
 
         limit = stats_memory_limit(cur->memory_max, host_total);
         format_percent(cpu, sizeof cpu, stats_cpu_percent(prev, cur));
-        snprintf(mem, sizeof mem, "%s / %s", format_bytes_iec(a, sizeof a, cur->memory_current),
-                 format_bytes_iec(b, sizeof b, limit));
+        snprintf(
+                mem,
+                sizeof mem,
+                "%s / %s",
+                format_bytes_iec(a, sizeof a, cur->memory_current),
+                format_bytes_iec(b, sizeof b, limit));
         format_percent(memp, sizeof memp, stats_memory_percent(cur->memory_current, limit));
         if (cur->tasks_current == UINT64_MAX)
                 snprintf(pids, sizeof pids, "-");
         else
                 snprintf(pids, sizeof pids, "%" PRIu64, cur->tasks_current);
-        snprintf(io, sizeof io, "%s / %s", format_bytes_si(a, sizeof a, cur->io_read_bytes),
-                 format_bytes_si(b, sizeof b, cur->io_write_bytes));
+        snprintf(
+                io,
+                sizeof io,
+                "%s / %s",
+                format_bytes_si(a, sizeof a, cur->io_read_bytes),
+                format_bytes_si(b, sizeof b, cur->io_write_bytes));
 
         return table_add_row(t, name, cpu, mem, memp, pids, io);
 }
@@ -110,8 +118,13 @@ static struct json_object *double_or_null(double v) {
         return json_object_new_double_s(v, buf);
 }
 
-int stats_to_json(const char *name, const char *id, const StatsSample *prev, const StatsSample *cur,
-                  uint64_t host_total, struct json_object **ret) {
+int stats_to_json(
+        const char *name,
+        const char *id,
+        const StatsSample *prev,
+        const StatsSample *cur,
+        uint64_t host_total,
+        struct json_object **ret) {
         _cleanup_json_ struct json_object *o = NULL;
         StatsSample none = STATS_SAMPLE_NULL;
         const StatsSample *s = cur && cur->timestamp_usec > 0 ? cur : &none;

@@ -50,13 +50,18 @@ char *format_percent(char *buf, size_t l, double p);
  * hold no sample (CPU % is then "-"); cur with timestamp_usec 0 (a container that went away) gives
  * a row of "-". */
 Table *stats_table_new(void);
-int stats_table_add(Table *t, const char *name, const StatsSample *prev, const StatsSample *cur,
-                    uint64_t host_total);
+int stats_table_add(
+        Table *t, const char *name, const StatsSample *prev, const StatsSample *cur, uint64_t host_total);
 
 /* {"name", "id", "cpu_percent", "cpu_usage_nsec", "memory_usage", "memory_limit", "memory_max",
  * "memory_percent", "pids", "pids_limit", "block_read", "block_write"}; unknown figures are null. */
-int stats_to_json(const char *name, const char *id, const StatsSample *prev, const StatsSample *cur,
-                  uint64_t host_total, struct json_object **ret);
+int stats_to_json(
+        const char *name,
+        const char *id,
+        const StatsSample *prev,
+        const StatsSample *cur,
+        uint64_t host_total,
+        struct json_object **ret);
 
 /* MemTotal of /proc/meminfo's text, in bytes; UINT64_MAX if it is not there. */
 uint64_t meminfo_total(const char *text);

@@ -58,10 +58,15 @@ int parse_exec_option(int c, const char *arg) {
         if (r == -ENOENT)
                 return 0;
         if (r < 0) {
-                const char *opt = c == 'u' ? "user" : c == 'w' ? "workdir" : "env";
-                const char *expect = c == 'u'   ? "USER[:GROUP], names or numbers"
-                                     : c == 'w' ? "an absolute path"
-                                                : "KEY=VALUE, or KEY to pass ours";
+                const char *opt = "env", *expect = "KEY=VALUE, or KEY to pass ours";
+
+                if (c == 'u') {
+                        opt = "user";
+                        expect = "USER[:GROUP], names or numbers";
+                } else if (c == 'w') {
+                        opt = "workdir";
+                        expect = "an absolute path";
+                }
 
                 return log_error_errno(r, "Invalid value '%s' for --%s (expected %s).", arg, opt, expect);
         }
@@ -231,8 +236,14 @@ static void pty_finish(PtyContext *c) {
                 return;
         }
         if (c->master_eof && !c->exited && !c->status_timer) {
-                r = sd_event_add_time_relative(c->event, &c->status_timer, CLOCK_MONOTONIC,
-                                               PTY_STATUS_WAIT_USEC, 0, on_status_timer, c);
+                r = sd_event_add_time_relative(
+                        c->event,
+                        &c->status_timer,
+                        CLOCK_MONOTONIC,
+                        PTY_STATUS_WAIT_USEC,
+                        0,
+                        on_status_timer,
+                        c);
                 if (r < 0)
                         log_debug_errno(r, "Failed to arm a timer: %m");
         }
@@ -403,7 +414,13 @@ static int on_exec_exited(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 pty_drain(c);
                 if (!c->master_eof) {
                         r = sd_event_add_time_relative(
-                                c->event, &c->drain_timer, CLOCK_MONOTONIC, PTY_DRAIN_USEC, 0, on_drain_timer, c);
+                                c->event,
+                                &c->drain_timer,
+                                CLOCK_MONOTONIC,
+                                PTY_DRAIN_USEC,
+                                0,
+                                on_drain_timer,
+                                c);
                         if (r < 0)
                                 c->master_eof = true;
                 }
@@ -513,14 +530,25 @@ static int exec_pty(const char *name, char **argv) {
                 r = sd_event_add_signal(event, NULL, pty_signals[i], on_pty_signal, &c);
         /* before the call: the process may exit before its reply is read */
         if (r >= 0)
-                r = sd_bus_add_match_async(bus, &match,
-                                           "type='signal',path='" VESSEL_OBJECT_PATH "',"
-                                           "interface='" VESSEL_MANAGER_INTERFACE "',member='ExecExited'",
-                                           on_exec_exited, on_match_installed, &c);
+                r = sd_bus_add_match_async(
+                        bus,
+                        &match,
+                        "type='signal',path='" VESSEL_OBJECT_PATH "',"
+                        "interface='" VESSEL_MANAGER_INTERFACE "',member='ExecExited'",
+                        on_exec_exited,
+                        on_match_installed,
+                        &c);
         if (r >= 0)
-                r = sd_bus_match_signal_async(bus, &disconnect, NULL,
-                                              "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
-                                              "Disconnected", on_disconnected, on_match_installed, &c);
+                r = sd_bus_match_signal_async(
+                        bus,
+                        &disconnect,
+                        NULL,
+                        "/org/freedesktop/DBus/Local",
+                        "org.freedesktop.DBus.Local",
+                        "Disconnected",
+                        on_disconnected,
+                        on_match_installed,
+                        &c);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 return EXIT_RUN_FAILED;

@@ -65,8 +65,8 @@ int parse_logs_option(int c, const char *arg) {
                         return 0;
                 }
                 if (safe_atou64(arg, &arg_lines) < 0)
-                        return log_error_errno(-EINVAL,
-                                               "Invalid value '%s' for --lines (expected a number, or all).", arg);
+                        return log_error_errno(
+                                -EINVAL, "Invalid value '%s' for --lines (expected a number, or all).", arg);
                 arg_lines_set = true;
                 return 0;
         case ARG_LOGS_SINCE:
@@ -86,8 +86,10 @@ int parse_logs_option(int c, const char *arg) {
                 LogOutput o = log_output_from_string(arg);
 
                 if (o < 0 || o == LOG_OUTPUT_DEFAULT)
-                        return log_error_errno(-EINVAL,
-                                               "Invalid value '%s' for --output (expected short, cat or json).", arg);
+                        return log_error_errno(
+                                -EINVAL,
+                                "Invalid value '%s' for --output (expected short, cat or json).",
+                                arg);
                 arg_output = o;
                 return 0;
         }
@@ -105,14 +107,17 @@ void help_logs(void) {
         printf("  -f --follow                     Print new lines as they come, until interrupted\n"
                "  -n --lines=N|all                Only the last N lines (also --tail)\n"
                "     --no-tail                    All lines, even with -n\n"
-               "     --since=TIME                 Lines from this time on\n"
+               "     --since=TIME                 Lines from this time on: \"2024-05-07 10:00:01\",\n"
+               "                                  \"10:00\", \"-10min\", \"10min ago\", \"42m\", \"@EPOCH\",\n"
+               "                                  \"today\", \"yesterday\", \"now\"; local time unless\n"
+               "                                  followed by Z, UTC or +HH:MM\n"
                "     --until=TIME                 Lines up to this time\n"
-               "  -o --output=short|cat|json      short: with timestamps; cat: stdout and stderr lines\n"
-               "                                  both to stdout; json: one object per line, every field\n"
+               "  -o --output=short|cat|json      short: with timestamps; cat: the container's stdout\n"
+               "                                  and stderr lines both to stdout (by default its\n"
+               "                                  stderr lines go to stderr); json: one object per\n"
+               "                                  line, every field\n"
                "  -t --timestamps                 Same as -o short\n"
-               "By default the container's stdout lines go to stdout and its stderr lines to stderr.\n"
-               "TIME: \"2024-05-07 10:00:01\", \"10:00\", \"-10min\", \"10min ago\", \"42m\", \"@1715076001\",\n"
-               "\"today\", \"yesterday\", \"now\"; local time unless it ends in Z, UTC or +HH:MM.\n");
+               "     --json                       Same as -o json\n");
 }
 
 /* ---- the journal ------------------------------------------------------------------------------ */
@@ -143,13 +148,15 @@ static int add_container_match(sd_journal *j, sd_bus *bus, const char *arg) {
         if (bus) {
                 r = container_get_path(bus, arg, &error, &path);
                 if (r >= 0)
-                        r = sd_bus_get_property_string(bus, VESSEL_BUS_NAME, path, VESSEL_CONTAINER_INTERFACE, "Id",
-                                                       &error, &id);
+                        r = sd_bus_get_property_string(
+                                bus, VESSEL_BUS_NAME, path, VESSEL_CONTAINER_INTERFACE, "Id", &error, &id);
                 if (r >= 0 && is_hex(id, 32))
                         return add_match(j, "CONTAINER_ID_FULL", id);
                 if (r < 0 && !sd_bus_error_has_name(&error, BUS_ERROR_NO_SUCH_CONTAINER))
-                        log_debug("Failed to look up container '%s', going by its name: %s", arg,
-                                  error.message ?: strerror(-r));
+                        log_debug(
+                                "Failed to look up container '%s', going by its name: %s",
+                                arg,
+                                error.message ?: strerror(-r));
         }
 
         /* removed, or vesseld unreachable: every container that had this name (or Id) */
@@ -194,7 +201,9 @@ static int print_json(sd_journal *j, FILE *f) {
         r = journal_entry_to_json(fields, n, cursor, realtime, monotonic, &o);
         if (r < 0)
                 return r;
-        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fprintf(f,
+                "%s\n",
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         return fflush(f) == 0 ? 0 : -errno;
 }
 
@@ -321,14 +330,15 @@ static int logs_open(sd_journal **ret) {
 
 int show_container_log_tail(const char *id_full, const char *name, unsigned n, FILE *f) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(fclosep) FILE *m = NULL;
+        size_t size = 0;
         LogsQuery q = {
                 .since = UINT64_MAX,
                 .until = UINT64_MAX,
                 .lines_set = true,
                 .lines = n,
                 .mode = LOG_OUTPUT_SHORT,
-                .out = f,
-                .err = f,
         };
         int r;
 
@@ -344,7 +354,20 @@ int show_container_log_tail(const char *id_full, const char *name, unsigned n, F
         r = logs_seek(j, &q);
         if (r < 0)
                 return r;
-        return logs_print_available(j, &q);
+
+        /* collected first: the blank line that sets them apart only when there are any */
+        m = open_memstream(&text, &size);
+        if (!m)
+                return -ENOMEM;
+        q.out = q.err = m;
+        r = logs_print_available(j, &q);
+        if (r < 0)
+                return r;
+        if (fclose(TAKE_PTR(m)) != 0)
+                return -ENOMEM;
+        if (size > 0)
+                fprintf(f, "\n%s", text);
+        return 0;
 }
 
 /* ---- follow ----------------------------------------------------------------------------------- */
@@ -448,6 +471,12 @@ int verb_logs(int argc, char *argv[]) {
         r = logs_open(&j);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the journal: %m");
+        if (sd_journal_has_runtime_files(j) <= 0 && sd_journal_has_persistent_files(j) <= 0)
+                log_warning(
+                        "No system journal files could be read%s.",
+                        geteuid() != 0
+                                ? ": root, or membership in the group systemd-journal or adm, is needed"
+                                : "");
 
         /* vesseld names the container's current Id; without it, we go by the name */
         if (bus_open_vessel(&bus, NULL) < 0)

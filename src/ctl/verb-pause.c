@@ -19,7 +19,8 @@ static int pause_resume(int argc, char *argv[], const char *method, const char *
         for (int i = 0; i < argc; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-                r = manager_call(bus, method, BUS_TIMEOUT_DEFAULT, &error, /* ret_reply= */ NULL, "s", argv[i]);
+                r = manager_call(
+                        bus, method, BUS_TIMEOUT_DEFAULT, &error, /* ret_reply= */ NULL, "s", argv[i]);
                 if (r < 0) {
                         r = log_bus_error(r, &error, what);
                         if (ret == 0)

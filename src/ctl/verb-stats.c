@@ -148,7 +148,8 @@ static int stats_refresh_list(StatsContext *c) {
         r = sd_bus_message_enter_container(reply, 'a', "(ssssuo)");
         if (r < 0)
                 return log_error_errno(r, "Failed to parse reply: %m");
-        while ((r = sd_bus_message_read(reply, "(ssssuo)", &name, &image, &state, &unit, &leader, &path)) > 0) {
+        while ((r = sd_bus_message_read(reply, "(ssssuo)", &name, &image, &state, &unit, &leader, &path)) >
+               0) {
                 StatsEntry *e;
 
                 if (!arg_all && !streq(state, "running") && !streq(state, "paused"))
@@ -185,8 +186,16 @@ static void stats_sample(StatsContext *c, StatsEntry *e) {
         e->prev = e->cur;
         e->cur = STATS_SAMPLE_NULL;
 
-        r = sd_bus_call_method(c->bus, VESSEL_BUS_NAME, e->path, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", VESSEL_CONTAINER_INTERFACE);
+        r = sd_bus_call_method(
+                c->bus,
+                VESSEL_BUS_NAME,
+                e->path,
+                "org.freedesktop.DBus.Properties",
+                "GetAll",
+                &error,
+                &reply,
+                "s",
+                VESSEL_CONTAINER_INTERFACE);
         if (r >= 0)
                 r = container_info_read(reply, &info);
         if (r < 0) {

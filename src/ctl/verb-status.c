@@ -45,7 +45,6 @@ int verb_status(int argc, char *argv[]) {
                         putchar('\n');
                 container_info_print(&info, now_realtime_usec(), stdout);
                 /* the last lines of its output, as systemctl status shows them */
-                fputc('\n', stdout);
                 r = show_container_log_tail(info.id, argv[i], 10, stdout);
                 if (r < 0)
                         log_debug_errno(r, "Failed to read the journal: %m");

@@ -28,6 +28,7 @@
 #define ANNOTATION_CONTAINERD_NAME "io.containerd.image.name"
 
 #define BUFFER_SIZE (128U * 1024U)
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define PROGRESS_STEP (1024U * 1024U)
 #define UID_RANGE 65536U
 
@@ -88,7 +89,8 @@ int image_name_qualify(const char *name, char **ret) {
         /* docker's rule: the first component names a registry when it has a '.' or ':', or is localhost */
         if (slash) {
                 size_t l = (size_t) (slash - name);
-                if (memchr(name, '.', l) || memchr(name, ':', l) || (l == 9 && strncmp(name, "localhost", 9) == 0))
+                if (memchr(name, '.', l) || memchr(name, ':', l) ||
+                    (l == 9 && strncmp(name, "localhost", 9) == 0))
                         s = strdup(name);
                 else
                         s = strjoin("docker.io/", name);
@@ -128,7 +130,8 @@ void export_request_free_void(void *p) {
         export_request_free(p);
 }
 
-static int export_request_new(const char *name, const char *state_dir, ExportFormat format, ExportRequest **ret) {
+static int export_request_new(const char *name, const char *state_dir, ExportFormat format,
+                              ExportRequest **ret) {
         _cleanup_(export_request_freep) ExportRequest *r = NULL;
 
         r = calloc(1, sizeof(ExportRequest));
@@ -200,7 +203,8 @@ int export_request_for_container(Container *c, ExportRequest **ret, sd_bus_error
         int k;
 
         if (isempty(c->lower_dir))
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE, "Container %s has no root file system.", c->name);
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE, "Container %s has no root file system.",
+                                         c->name);
 
         k = export_request_new(c->name, c->manager->state_dir, EXPORT_TAR, &r);
         if (k < 0)
@@ -285,7 +289,8 @@ static la_ssize_t on_archive_write(struct archive *a, void *userdata, const void
                         if (k == EPIPE)
                                 (void) transfer_worker_error(e->t, -k, "The output was closed before the export was complete.");
                         else
-                                (void) transfer_worker_error(e->t, -k, "Failed to write the output: %s", strerror(k));
+                                (void) transfer_worker_error(e->t, -k, "Failed to write the output: %s",
+                                                             strerror(k));
                         archive_set_error(a, k, "write error");
                         return -1;
                 }
@@ -406,13 +411,15 @@ static int export_blob(Export *e, const char *path, const char *hex, uint64_t ex
         if (fd < 0)
                 return fd;
         if (size != expected_size)
-                return transfer_worker_error(e->t, -EBADMSG, "Blob sha256:%s in the store has %" PRIu64 " bytes, its manifest says %" PRIu64 ".",
+                return transfer_worker_error(e->t, -EBADMSG,
+                                             "Blob sha256:%s in the store has %" PRIu64 " bytes, its manifest says %" PRIu64 ".",
                                              hex, size, expected_size);
         r = export_header(e, path, S_IFREG | 0644, size);
         if (r < 0)
                 return r;
         while (done < size) {
-                ssize_t n = pread(fd, e->buf, (size_t) MIN((uint64_t) BUFFER_SIZE, size - done), (off_t) done);
+                size_t want = (size_t) MIN((uint64_t) BUFFER_SIZE, size - done);
+                ssize_t n = pread(fd, e->buf, want, (off_t) done);
                 if (n < 0)
                         return transfer_worker_error(e->t, -errno, "Failed to read blob sha256:%s: %m", hex);
                 if (n == 0)
@@ -432,7 +439,8 @@ static int export_blob(Export *e, const char *path, const char *hex, uint64_t ex
 
 /* Reads a stored layer blob decompressed (libarchive's filters; a plain tar passes as is). With
  * path == NULL only counts and hashes: the size of a layer whose record does not say. */
-static int export_layer_tar(Export *e, const char *path, const char *blob_hex, const char *diff_id, uint64_t *size) {
+static int export_layer_tar(Export *e, const char *path, const char *blob_hex, const char *diff_id,
+                            uint64_t *size) {
         _cleanup_(evp_md_ctx_freep) EVP_MD_CTX *h = sha256_new();
         _cleanup_close_ int fd = -EBADF;
         struct archive *raw = NULL;
@@ -528,7 +536,8 @@ static int manifest_load(Export *e, Manifest *ret) {
         r = oci_manifest_parse(req->manifest_blob, strlen(req->manifest_blob), &ret->config, &ret->layers,
                                &ret->n_layers, &error);
         if (r < 0)
-                return transfer_worker_error(e->t, r, "The stored manifest of %s: %s", req->name, strempty(error));
+                return transfer_worker_error(e->t, r, "The stored manifest of %s: %s", req->name,
+                                             strempty(error));
         if (ret->n_layers != strv_length(req->diff_ids))
                 return transfer_worker_error(e->t, -EBADMSG, "The stored manifest of %s names %zu layers, the image has %zu.",
                                              req->name, ret->n_layers, strv_length(req->diff_ids));
@@ -563,7 +572,8 @@ static int oci_index_text(Export *e, const Manifest *m, char **ret) {
         /* containerd's annotation has the full name, the OCI one the tag: both what `docker save` writes,
          * and what our import and skopeo read back */
         json_object_object_add(ann, ANNOTATION_CONTAINERD_NAME, json_object_new_string(full));
-        json_object_object_add(ann, ANNOTATION_REF_NAME, json_object_new_string(image_name_tag(e->req->name)));
+        json_object_object_add(ann, ANNOTATION_REF_NAME,
+                               json_object_new_string(image_name_tag(e->req->name)));
         json_object_object_add(d, "mediaType", json_object_new_string(m->media_type));
         json_object_object_add(d, "digest", json_object_new_string(digest));
         json_object_object_add(d, "size", json_object_new_int64((int64_t) strlen(e->req->manifest_blob)));
@@ -572,7 +582,7 @@ static int oci_index_text(Export *e, const Manifest *m, char **ret) {
         json_object_object_add(index, "schemaVersion", json_object_new_int(2));
         json_object_object_add(index, "mediaType", json_object_new_string(MEDIA_OCI_INDEX));
         json_object_object_add(index, "manifests", json_object_get(manifests));
-        *ret = strdup(json_object_to_json_string_ext(index, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        *ret = strdup(json_object_to_json_string_ext(index, JSON_FLAGS));
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -652,7 +662,7 @@ static int docker_manifest_text(Export *e, const char *config_path, char **layer
         json_object_object_add(o, "RepoTags", json_object_get(tags));
         json_object_object_add(o, "Layers", json_object_get(layers));
         json_object_array_add(a, json_object_get(o));
-        *ret = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        *ret = strdup(json_object_to_json_string_ext(a, JSON_FLAGS));
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -673,7 +683,8 @@ static int export_docker_archive(Export *e) {
         for (size_t k = 0; k < n; k++) {
                 if (req->layer_sizes[k] == 0) {
                         /* not recorded: count it first, the tar header comes before the data */
-                        r = export_layer_tar(e, NULL, m.layers[k].hex, req->diff_ids[k], &req->layer_sizes[k]);
+                        r = export_layer_tar(e, NULL, m.layers[k].hex, req->diff_ids[k],
+                                             &req->layer_sizes[k]);
                         if (r < 0)
                                 goto finish;
                 }
@@ -755,7 +766,8 @@ static int overlay_open_detached(Export *e, char **lowers) {
             fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return transfer_worker_error(e->t, -errno, "Failed to mount the layers: %s",
                                              fs_error(fs_fd, msg, sizeof msg) ? msg : strerror(errno));
-        mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
+                         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (mnt_fd < 0)
                 return transfer_worker_error(e->t, -errno, "Failed to mount the layers: %m");
         fd = openat(mnt_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -992,7 +1004,8 @@ static int export_tree(Export *e, int dir_fd, const char *path) {
                 errno = 0;
         }
         if (errno > 0)
-                r = transfer_worker_error(e->t, -errno, "Failed to read the directory %s: %m", isempty(path) ? "/" : path);
+                r = transfer_worker_error(e->t, -errno, "Failed to read the directory %s: %m",
+                                          isempty(path) ? "/" : path);
         closedir(d);
         if (r < 0)
                 return r;
@@ -1022,7 +1035,8 @@ static int export_tree(Export *e, int dir_fd, const char *path) {
                 }
                 sub = openat(dir_fd, *name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0)
-                        return transfer_worker_error(e->t, -errno, "Failed to open the directory %s: %m", child);
+                        return transfer_worker_error(e->t, -errno, "Failed to open the directory %s: %m",
+                                                     child);
                 r = export_tree(e, sub, child);
                 if (r < 0)
                         return r;

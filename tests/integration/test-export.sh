@@ -15,7 +15,6 @@ ensure_image_fixtures
 OUT=/srv/vessel-fixtures/export-out # not /tmp: the box's /tmp is cleaned under our feet
 rm -rf "$OUT" && mkdir -p "$OUT"
 on_exit rm -rf "$OUT"
-pid=$(vesseld_pid)
 
 for i in ex/oci ex/oci-again ex/oci-docker vessel/test:v1 ex/docker-again ex/docker-oci ex/tar ex/tar-again \
     ex/base ex/flat; do
@@ -64,6 +63,7 @@ bus_error() { # METHOD NAME FORMAT → the D-Bus error name, or "ok"
 
 # ---- oci-archive: the blobs as imported, byte for byte; the same digests after a round trip --------
 vesselctl import "$FIX/oci.tar" ex/oci >/dev/null
+pid=$(vesseld_pid) # started by that call, if it was not running
 vesselctl export ex/oci "$OUT/oci.tar"
 skopeo inspect oci-archive:"$OUT/oci.tar" >/dev/null || fail "skopeo cannot read the oci-archive"
 untar "$FIX/oci.tar" "$OUT/fix-oci"
@@ -171,6 +171,8 @@ vcall CancelTransfer u "$id" >/dev/null
 vcall CancelTransfer u "$cid" >/dev/null
 wait_until 10 sh -c "! busctl --timeout=5 call io.vessel1 /io/vessel1 io.vessel1.Manager ListTransfers | grep -q transfer/"
 exec 3>&-
+# running, it exports all the same
+assert_contains $'\n'"$(vesselctl export exc3 - | tar -t)"$'\n' $'\nbin/busybox\n' "the export of a running container"
 vcall RemoveContainer sb exc3 true >/dev/null
 # through vesselctl: Ctrl-C cancels, and nothing is left of the file
 mkfifo "$OUT/stall2"
@@ -193,6 +195,20 @@ assert_contains "$out" "not open for writing" "a read-only fd is refused"
 out=$(vesselctl export no/such:image "$OUT/none.tar" 2>&1 || true)
 assert_contains "$out" "No container named 'no/such:image'" "vesselctl: neither an image nor a container"
 [ ! -e "$OUT/none.tar" ] || fail "a failed export leaves its file behind"
+
+# ---- a store that lost or damaged a blob: a clear error, no archive left; the flat tar still works ----
+blob=$(iprop ex/tar Layers | grep -o 'sha256:[0-9a-f]*' | cut -d: -f2) # a tarball's blob is its tar
+mv "$STORE/blobs/sha256/$blob" "$OUT/saved-blob"
+out=$(vesselctl export ex/tar "$OUT/x.tar" 2>&1 || true)
+assert_contains "$out" "sha256:$blob is not in the store" "a missing blob"
+[ ! -e "$OUT/x.tar" ] || fail "a refused export leaves its file behind"
+vesselctl export --format=tar ex/tar - | tar -t >/dev/null
+cp "$OUT/saved-blob" "$STORE/blobs/sha256/$blob"
+printf 'X' | dd of="$STORE/blobs/sha256/$blob" bs=1 seek=4000 conv=notrunc status=none
+out=$(vesselctl export ex/tar "$OUT/x.tar" 2>&1 || true)
+assert_contains "$out" "sha256:$blob in the store is damaged" "a damaged blob"
+[ ! -e "$OUT/x.tar" ] || fail "a failed export leaves its file behind"
+cp "$OUT/saved-blob" "$STORE/blobs/sha256/$blob"
 
 # ---- vesseld kept serving, in the same process, with no transfer left ---------------------------------
 vcall ListImages >/dev/null

@@ -109,10 +109,11 @@ static void teardown_bus(void) {
 static sd_bus_message *build(const char *term) {
         sd_bus_message *m = NULL;
 
-        cr_assert(eq(int,
-                     sd_bus_message_new_method_call(bus, &m, "io.vessel1", "/io/vessel1", "io.vessel1.Manager",
-                                                    "ExecContainer"),
-                     0));
+        cr_assert(
+                eq(int,
+                   sd_bus_message_new_method_call(
+                           bus, &m, "io.vessel1", "/io/vessel1", "io.vessel1.Manager", "ExecContainer"),
+                   0));
         cr_assert(eq(int, exec_options_append_settings(&o, term, m), 0));
         cr_assert(eq(int, sd_bus_message_seal(m, 1, 0), 0));
         cr_assert(ge(int, sd_bus_message_rewind(m, true), 0));

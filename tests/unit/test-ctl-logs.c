@@ -108,7 +108,8 @@ Test(ctl_logs_time, rejects_what_it_does_not_know) {
 Test(ctl_logs_time, formats_timestamps_in_rfc3339) {
         char buf[FORMAT_LOG_TIMESTAMP_MAX];
 
-        cr_assert(eq(str, format_log_timestamp(buf, sizeof buf, NOW + 123), "2023-11-14T22:13:20.000123+00:00"));
+        cr_assert(eq(
+                str, format_log_timestamp(buf, sizeof buf, NOW + 123), "2023-11-14T22:13:20.000123+00:00"));
         setenv("TZ", "IST-5:30", 1); /* Asia/Kolkata */
         tzset();
         cr_assert(eq(str, format_log_timestamp(buf, sizeof buf, NOW), "2023-11-15T03:43:20.000000+05:30"));
@@ -218,13 +219,20 @@ Test(ctl_logs_output, builds_journalctl_style_json) {
         };
 
         cr_assert(eq(int, journal_entry_to_json(f, ELEMENTSOF(f), "s=abc", NOW, 42, &o), 0));
-        cr_assert(eq(str, (char *) json_object_get_string(json_object_object_get(o, "MESSAGE")), "hi \"there\""));
-        cr_assert(eq(str, (char *) json_object_get_string(json_object_object_get(o, "CONTAINER_NAME")), "web"));
+        cr_assert(eq(
+                str, (char *) json_object_get_string(json_object_object_get(o, "MESSAGE")), "hi \"there\""));
+        cr_assert(eq(
+                str, (char *) json_object_get_string(json_object_object_get(o, "CONTAINER_NAME")), "web"));
         cr_assert(eq(str, (char *) json_object_get_string(json_object_object_get(o, "PRIORITY")), "6"));
         cr_assert(eq(str, (char *) json_object_get_string(json_object_object_get(o, "__CURSOR")), "s=abc"));
-        cr_assert(eq(str, (char *) json_object_get_string(json_object_object_get(o, "__REALTIME_TIMESTAMP")),
-                     "1700000000000000"));
-        cr_assert(eq(str, (char *) json_object_get_string(json_object_object_get(o, "__MONOTONIC_TIMESTAMP")), "42"));
+        cr_assert(
+                eq(str,
+                   (char *) json_object_get_string(json_object_object_get(o, "__REALTIME_TIMESTAMP")),
+                   "1700000000000000"));
+        cr_assert(
+                eq(str,
+                   (char *) json_object_get_string(json_object_object_get(o, "__MONOTONIC_TIMESTAMP")),
+                   "42"));
 
         /* repeated: an array, in order */
         v = json_object_object_get(o, "TAG");

@@ -126,10 +126,12 @@ Test(ctl_stats, fills_the_table) {
         cr_assert(eq(int, stats_table_add(t, "web", &a, &b, 16 * GiB), 0));
         cr_assert(eq(int, stats_table_add(t, "gone", NULL, &gone, 16 * GiB), 0));
         s = table_text(t);
-        cr_assert(eq(str, s,
-                     "NAME CPU %  MEM USAGE / LIMIT MEM %  PIDS BLOCK I/O\n"
-                     "web  25.00% 16MiB / 64MiB     25.00% 3    1kB / 2.5MB\n"
-                     "gone -      -                 -      -    -\n"));
+        cr_assert(
+                eq(str,
+                   s,
+                   "NAME CPU %  MEM USAGE / LIMIT MEM %  PIDS BLOCK I/O\n"
+                   "web  25.00% 16MiB / 64MiB     25.00% 3    1kB / 2.5MB\n"
+                   "gone -      -                 -      -    -\n"));
 }
 
 Test(ctl_stats, shows_unknown_figures_as_dashes) {
@@ -139,9 +141,11 @@ Test(ctl_stats, shows_unknown_figures_as_dashes) {
 
         cr_assert(eq(int, stats_table_add(t, "x", NULL, &b, 2 * GiB), 0));
         s = table_text(t);
-        cr_assert(eq(str, s,
-                     "NAME CPU % MEM USAGE / LIMIT MEM % PIDS BLOCK I/O\n"
-                     "x    -     - / 2GiB          -     -    - / -\n"));
+        cr_assert(
+                eq(str,
+                   s,
+                   "NAME CPU % MEM USAGE / LIMIT MEM % PIDS BLOCK I/O\n"
+                   "x    -     - / 2GiB          -     -    - / -\n"));
 }
 
 Test(ctl_stats, builds_json_with_nulls_for_the_unknown) {
@@ -174,7 +178,10 @@ Test(ctl_stats, builds_json_with_nulls_for_the_unknown) {
 }
 
 Test(ctl_stats, reads_meminfo) {
-        cr_assert(eq(u64, meminfo_total("MemTotal:       16305424 kB\nMemFree: 1 kB\n"), UINT64_C(16305424) * 1024));
+        cr_assert(
+                eq(u64,
+                   meminfo_total("MemTotal:       16305424 kB\nMemFree: 1 kB\n"),
+                   UINT64_C(16305424) * 1024));
         cr_assert(eq(u64, meminfo_total("MemFree: 1 kB\nMemTotal: 2 kB\n"), 2048));
         cr_assert(eq(u64, meminfo_total("MemFree: 1 kB\n"), UINT64_MAX));
         cr_assert(eq(u64, meminfo_total(""), UINT64_MAX));

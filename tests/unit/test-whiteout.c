@@ -298,3 +298,39 @@ Test(layer_apply, reports_truncated_blobs, .init = setup, .fini = teardown) {
         cr_assert(layer_apply(root_fd, &src, LAYER_APPLY_WHITEOUTS, 0, &res, &error) < 0);
         cr_assert(strstr(error, "'f'") != NULL || strstr(error, "truncated") != NULL, "%s", error);
 }
+
+/* The copy an import keeps for exports: the blob as read, or its uncompressed tar, byte for byte. */
+Test(layer_apply, keeps_a_copy_of_the_blob_or_its_tar, .init = setup, .fini = teardown) {
+        static const TarEntry e[] = { { "f", AE_IFREG, 0644, "copied" } };
+        _cleanup_close_ int fd = make_tar(e, 1, true);
+        _cleanup_free_ char *error = NULL;
+        char hex[SHA256_HEX_LEN + 1];
+        uint64_t size;
+        LayerResult res;
+
+        for (LayerCopy copy = LAYER_COPY_BLOB; copy <= LAYER_COPY_TAR; copy++) {
+                char path[] = "/var/tmp/test-whiteout-copy-XXXXXX";
+                _cleanup_close_ int copy_fd = mkstemp(path);
+                LayerSource src = {
+                        .fd = fd,
+                        .seekable = true,
+                        .expected_size = UINT64_MAX,
+                        .copy = copy,
+                        .copy_fd = copy_fd,
+                };
+
+                cr_assert(copy_fd >= 0);
+                (void) unlink(path);
+                (void) rm_rf_at(root_fd, "f");
+                cr_assert(eq(int, layer_apply(root_fd, &src, LAYER_APPLY_WHITEOUTS, 0, &res, &error), 0), "%s", error);
+                cr_assert(eq(int, sha256_fd_hex(copy_fd, UINT64_MAX, hex, &size), 0));
+                if (copy == LAYER_COPY_BLOB) {
+                        cr_assert(eq(str, hex, res.digest), "the copy is the blob");
+                        cr_assert(eq(u64, size, res.blob_size));
+                } else {
+                        cr_assert(eq(str, hex, res.diff_id), "the copy is the uncompressed tar");
+                        cr_assert(eq(u64, size, res.tar_size));
+                }
+        }
+        cr_assert(strcmp(res.digest, res.diff_id) != 0, "the blob was compressed");
+}
