@@ -777,23 +777,58 @@ int scope_read_figure(Container *c, const char *property, uint64_t *ret) {
         return safe_atou64(v, ret);
 }
 
+typedef struct FreezeWait {
+        Container *container;
+        sd_bus_message *message;
+        unsigned tries;
+} FreezeWait;
+
+/* v1's freezer passes through FREEZING, which settles within milliseconds unless a task is stuck in
+ * the kernel: look again on a timer, never by sleeping in the event loop; answer when FROZEN, or after
+ * a second with what it is. */
+static int on_freeze_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        FreezeWait *w = userdata;
+        _cleanup_free_ char *state = NULL;
+
+        if (cgroup_read("freezer", w->container->cgroup_path, "freezer.state", &state) >= 0 && !streq(state, "FROZEN") &&
+            ++w->tries < 500) {
+                (void) sd_event_source_set_time_relative(s, 2 * USEC_PER_MSEC);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        if (w->message)
+                (void) sd_bus_reply_method_return(w->message, NULL);
+        sd_bus_message_unref(w->message);
+        free(w);
+        /* the source was floating (the loop's): take it back, and drop it */
+        (void) sd_event_source_set_floating(s, false);
+        sd_event_source_disable_unref(s);
+        return 0;
+}
+
 int scope_freeze(Container *c, bool freeze, sd_bus_message *message) {
         int r;
 
         if (c->manager->cgroup_layout == CGROUP_LAYOUT_LEGACY) {
-                _cleanup_free_ char *state = NULL;
+                FreezeWait *w;
 
                 r = cgroup_write("freezer", c->cgroup_path, "freezer.state", freeze ? "FROZEN" : "THAWED");
                 if (r < 0)
                         return r;
-                /* FREEZING settles within a few ms unless a task is stuck in the kernel */
-                for (unsigned i = 0; freeze && i < 200; i++) {
-                        state = mfree(state);
-                        if (cgroup_read("freezer", c->cgroup_path, "freezer.state", &state) >= 0 && streq(state, "FROZEN"))
-                                break;
-                        (void) usleep(1000);
+                if (!freeze || !message)
+                        return message ? sd_bus_reply_method_return(message, NULL) : 0;
+                w = new0(FreezeWait, 1);
+                if (!w)
+                        return -ENOMEM;
+                *w = (FreezeWait) { .container = c, .message = sd_bus_message_ref(message) };
+                /* floating: it frees itself; the container outlives it (removal waits for the
+                 * thaw that a stop does first) */
+                r = sd_event_add_time_relative(c->manager->event, NULL, CLOCK_MONOTONIC, 0, 0, on_freeze_check, w);
+                if (r < 0) {
+                        sd_bus_message_unref(w->message);
+                        free(w);
+                        return r;
                 }
-                return message ? sd_bus_reply_method_return(message, NULL) : 0;
+                return 0;
         }
 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;

@@ -156,3 +156,5 @@ static inline void *memdup(const void *p, size_t l) {
         })
 
 #define PID_FMT "%i"
+
+#define new0(t, n) ((t *) calloc((n) ?: 1, sizeof(t)))
