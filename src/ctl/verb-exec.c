@@ -81,7 +81,8 @@ static void help_exec_common(void) {
 
 void help_exec(void) {
         printf("  -i --interactive                Pass our standard input (else /dev/null)\n"
-               "  -t --tty                        Allocate a terminal in the container's own devpts\n");
+               "  -t --tty                        Allocate a terminal in the container's own devpts;\n"
+               "                                  with -i, our terminal goes raw: keys go to it as typed\n");
         help_exec_common();
 }
 

@@ -780,6 +780,7 @@ int scope_read_figure(Container *c, const char *property, uint64_t *ret) {
 typedef struct FreezeWait {
         Container *container;
         sd_bus_message *message;
+        sd_event_source *source;
         unsigned tries;
 } FreezeWait;
 
@@ -798,10 +799,8 @@ static int on_freeze_check(sd_event_source *s, uint64_t usec, void *userdata) {
         if (w->message)
                 (void) sd_bus_reply_method_return(w->message, NULL);
         sd_bus_message_unref(w->message);
+        sd_event_source_disable_unref(w->source);
         free(w);
-        /* the source was floating (the loop's): take it back, and drop it */
-        (void) sd_event_source_set_floating(s, false);
-        sd_event_source_disable_unref(s);
         return 0;
 }
 
@@ -820,9 +819,9 @@ int scope_freeze(Container *c, bool freeze, sd_bus_message *message) {
                 if (!w)
                         return -ENOMEM;
                 *w = (FreezeWait) { .container = c, .message = sd_bus_message_ref(message) };
-                /* floating: it frees itself; the container outlives it (removal waits for the
-                 * thaw that a stop does first) */
-                r = sd_event_add_time_relative(c->manager->event, NULL, CLOCK_MONOTONIC, 0, 0, on_freeze_check, w);
+                /* it frees itself; the container outlives it (removal waits for the thaw that a
+                 * stop does first) */
+                r = sd_event_add_time_relative(c->manager->event, &w->source, CLOCK_MONOTONIC, 0, 0, on_freeze_check, w);
                 if (r < 0) {
                         sd_bus_message_unref(w->message);
                         free(w);
