@@ -224,6 +224,7 @@ static void pty_resize(PtyContext *c) {
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         PtyContext *c = ASSERT_PTR(userdata);
 
+        terminal_restore(); /* for the message's line ending */
         log_error("The terminal hung up, but vesseld did not say how the process ended; "
                   "it may have failed to start.");
         return sd_event_exit(c->event, EXIT_RUN_FAILED);
@@ -445,6 +446,7 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
         if (c->exited)
                 return 0;
+        terminal_restore();
         log_error("Lost the connection to vesseld; the exit status of the process is unknown.");
         return sd_event_exit(c->event, EXIT_RUN_FAILED);
 }
@@ -634,6 +636,7 @@ static int exec_pty(const char *name, char **argv) {
         }
 
         r = sd_event_loop(event);
+        terminal_restore();
         if (r < 0) {
                 log_error_errno(r, "Event loop failed: %m");
                 r = EXIT_RUN_FAILED;

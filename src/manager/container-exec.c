@@ -49,6 +49,7 @@ struct ExecSession {
         int error; /* a setup failure before exec */
         char *error_text;
         bool replied;
+        bool done; /* P was reaped and answered for; I's exit is still to come */
         ExecSession *next, *prev;
 };
 
@@ -84,6 +85,8 @@ void container_exec_forget(Container *c) {
         c->n_execs = 0;
 }
 
+static int on_exec_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
+
 static void exec_reply_error(ExecSession *e) {
         _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
 
@@ -94,20 +97,105 @@ static void exec_reply_error(ExecSession *e) {
         e->replied = true;
 }
 
+static void exec_handle_message(ExecSession *e, const SyncMessage *msg, struct msghdr *mh) {
+        int r;
+
+        if (msg->step == EXEC_MSG_PID) {
+                if (e->pid > 0)
+                        return;
+                e->pid = msg->error; /* the pid travels in the error field */
+                /* P is our child (CLONE_PARENT) and stays a zombie until we reap it: a pidfd of it is
+                 * stable even if it has exited already */
+                e->child_pidfd = (int) syscall(SYS_pidfd_open, e->pid, 0);
+                if (e->child_pidfd < 0) {
+                        log_warning_errno(errno, "Failed to open pidfd of exec'd process " PID_FMT ": %m", e->pid);
+                        (void) waitpid(e->pid, NULL, WNOHANG);
+                        return;
+                }
+                r = sd_event_add_child_pidfd(e->manager->event, &e->child_source, e->child_pidfd, WEXITED, on_exec_exit, e);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to watch exec'd process: %m");
+                return;
+        }
+
+        if (msg->step == EXEC_MSG_PTY) {
+                struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+                int master;
+
+                if (!cm || cm->cmsg_type != SCM_RIGHTS)
+                        return;
+                memcpy(&master, CMSG_DATA(cm), sizeof(int));
+                if (!e->replied)
+                        (void) sd_bus_reply_method_return(e->message, "hu", master, e->id);
+                e->replied = true;
+                safe_close(master);
+                return;
+        }
+
+        if (msg->step == STEP_EXEC)
+                return; /* the process's stderr has it; the status (127/126) follows */
+        if (e->error >= 0) {
+                e->error = -msg->error ?: -EIO;
+                (void) free_and_strdup(&e->error_text, msg->text);
+        }
+}
+
+/* Everything the processes sent, now: an exit is judged only with all their messages in hand (they
+ * arrive in any order with the exit notifications). */
+static void exec_drain(ExecSession *e) {
+        while (e->sync_fd >= 0) {
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(int))];
+                } control = {};
+                SyncMessage msg = {};
+                struct iovec iov = { &msg, sizeof msg };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                                     .msg_controllen = sizeof control };
+                ssize_t n;
+
+                n = recvmsg(e->sync_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0) {
+                        /* EOF: the exec happened (or P died, which its exit reports) */
+                        e->sync_source = sd_event_source_disable_unref(e->sync_source);
+                        e->sync_fd = safe_close(e->sync_fd);
+                        return;
+                }
+                msg.text[sizeof msg.text - 1] = 0;
+                exec_handle_message(e, &msg, &mh);
+        }
+}
+
 static int on_exec_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         ExecSession *e = userdata;
         int32_t status = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
 
         e->child_source = sd_event_source_disable_unref(e->child_source);
-        if (e->error < 0)
-                exec_reply_error(e);
-        else if (e->pty)
+        exec_drain(e);
+
+        if (e->pty && e->replied)
+                /* the caller has the terminal: the status comes as a signal, also after a failure
+                 * (which the process wrote on the terminal) */
                 (void) manager_emit_signal(e->manager, "ExecExited", "ui", e->id, status);
-        else if (!e->replied) {
+        else if (e->error < 0 || (e->pty && !e->replied)) {
+                if (e->error >= 0) {
+                        e->error = -EIO;
+                        (void) free_and_strdup(&e->error_text, "the process ended before it had its terminal");
+                }
+                exec_reply_error(e);
+        } else if (!e->replied) {
                 (void) sd_bus_reply_method_return(e->message, "i", status);
                 e->replied = true;
         }
-        exec_session_free(e);
+
+        if (!e->inter_source)
+                exec_session_free(e);
+        else
+                e->done = true; /* I's exit frees it */
         return 0;
 }
 
@@ -115,11 +203,17 @@ static int on_intermediate_exit(sd_event_source *s, const siginfo_t *si, void *u
         ExecSession *e = userdata;
 
         e->inter_source = sd_event_source_disable_unref(e->inter_source);
-        if (e->pid <= 0 && e->error >= 0) {
-                e->error = -EIO;
-                (void) free_and_strdup(&e->error_text, "the process could not be created in the container");
+        exec_drain(e);
+
+        if (e->done) {
+                exec_session_free(e);
+                return 0;
         }
         if (e->pid <= 0) {
+                if (e->error >= 0) {
+                        e->error = -EIO;
+                        (void) free_and_strdup(&e->error_text, "the process could not be created in the container");
+                }
                 exec_reply_error(e);
                 exec_session_free(e);
         }
@@ -127,60 +221,7 @@ static int on_intermediate_exit(sd_event_source *s, const siginfo_t *si, void *u
 }
 
 static int on_exec_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        ExecSession *e = userdata;
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        SyncMessage msg;
-        struct iovec iov = { &msg, sizeof msg };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
-        ssize_t n;
-        int r;
-
-        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return 0;
-        if (n <= 0) {
-                /* EOF: the exec happened (or P died, which its exit reports) */
-                e->sync_source = sd_event_source_disable_unref(e->sync_source);
-                e->sync_fd = safe_close(e->sync_fd);
-                return 0;
-        }
-
-        if (msg.step == EXEC_MSG_PID) {
-                e->pid = msg.error; /* the pid travels in the error field */
-                /* P is our child (CLONE_PARENT): a pidfd of it is stable */
-                e->child_pidfd = (int) syscall(SYS_pidfd_open, e->pid, 0);
-                if (e->child_pidfd < 0)
-                        return log_warning_errno(errno, "Failed to open pidfd of exec'd process: %m"), 0;
-                r = sd_event_add_child_pidfd(e->manager->event, &e->child_source, e->child_pidfd, WEXITED, on_exec_exit, e);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to watch exec'd process: %m");
-                return 0;
-        }
-
-        if (msg.step == EXEC_MSG_PTY) {
-                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-                int master;
-
-                if (!cm || cm->cmsg_type != SCM_RIGHTS)
-                        return 0;
-                memcpy(&master, CMSG_DATA(cm), sizeof(int));
-                if (!e->replied)
-                        (void) sd_bus_reply_method_return(e->message, "hu", master, e->id);
-                e->replied = true;
-                safe_close(master);
-                return 0;
-        }
-
-        msg.text[sizeof msg.text - 1] = 0;
-        if (msg.step == STEP_EXEC && !e->pty)
-                return 0; /* the caller's stderr has it; the status (127/126) follows */
-        if (e->error >= 0) {
-                e->error = -msg.error ?: -EIO;
-                (void) free_and_strdup(&e->error_text, msg.text);
-        }
+        exec_drain(userdata);
         return 0;
 }
 
@@ -239,8 +280,13 @@ _noreturn_ static void exec_process(int sync_fd, Container *c, AppParams *p, boo
                 safe_close(master);
                 if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
                         child_fail(sync_fd, STEP_SETUP, errno, "Failed to make the pty the controlling terminal: %m");
+                if (p->tty_rows > 0 && p->tty_columns > 0) {
+                        struct winsize ws = { .ws_row = p->tty_rows, .ws_col = p->tty_columns };
+                        (void) ioctl(slave, TIOCSWINSZ, &ws);
+                }
                 p->stdio[0] = p->stdio[1] = p->stdio[2] = slave;
                 p->setsid = false;
+                p->report_exec_on_stderr = true; /* the caller reads the terminal */
         }
 
         child_drop_bounding(sync_fd, &c->settings);
@@ -308,6 +354,8 @@ int container_exec(Container *c, sd_bus_message *message, char **argv, const Set
                                 .setsid = true,
                                 .report_exec_on_stderr = !pty,
                                 .userns_fd = c->userns_fd,
+                                .tty_rows = es->tty_rows,
+                                .tty_columns = es->tty_columns,
                         };
                         (void) prctl(PR_SET_PDEATHSIG, 0);
                         exec_process(sync_fd, c, &ap, pty);

@@ -479,33 +479,45 @@ _noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p) {
         if (dup2(p->stdio[0], 0) < 0 || dup2(p->stdio[1], 1) < 0 || dup2(p->stdio[2], 2) < 0)
                 child_fail(sync_fd, STEP_SETUP, errno, "Failed to set up standard I/O: %m");
 
+        /* from here on a failure is also the process's own last words, where the caller reads them */
+#define APP_FAIL(step, err, ...)                                                          \
+        do {                                                                              \
+                int _e_ = abs(err);                                                       \
+                if (p->report_exec_on_stderr) {                                           \
+                        errno = _e_;                                                      \
+                        dprintf(2, "vessel: " __VA_ARGS__);                               \
+                        dprintf(2, "\n");                                                 \
+                }                                                                         \
+                child_fail(sync_fd, step, _e_, __VA_ARGS__);                              \
+        } while (0)
+
         if (user) {
                 _cleanup_fclose_ FILE *pw = fopen("/etc/passwd", "re"), *gr = fopen("/etc/group", "re");
                 int r = user_resolve(user, pw, gr, &u);
                 if (r < 0)
-                        child_fail(sync_fd, STEP_USER, r, "Failed to resolve user '%s' in the container: %s", user,
+                        APP_FAIL(STEP_USER, r, "Failed to resolve user '%s' in the container: %s", user,
                                    r == -ESRCH ? "no such user or group" : strerror(-r));
                 if (setgroups(u.n_groups, u.groups) < 0)
-                        child_fail(sync_fd, STEP_USER, errno, "setgroups() failed: %m");
+                        APP_FAIL(STEP_USER, errno, "setgroups() failed: %m");
                 if (setresgid(u.gid, u.gid, u.gid) < 0)
-                        child_fail(sync_fd, STEP_USER, errno, "Failed to set gid %u: %m", (unsigned) u.gid);
+                        APP_FAIL(STEP_USER, errno, "Failed to set gid %u: %m", (unsigned) u.gid);
                 if (setresuid(u.uid, u.uid, u.uid) < 0)
-                        child_fail(sync_fd, STEP_USER, errno, "Failed to set uid %u: %m", (unsigned) u.uid);
+                        APP_FAIL(STEP_USER, errno, "Failed to set uid %u: %m", (unsigned) u.uid);
         } else if (setgroups(0, NULL) < 0)
-                child_fail(sync_fd, STEP_USER, errno, "setgroups() failed: %m");
+                APP_FAIL(STEP_USER, errno, "setgroups() failed: %m");
 
         env = child_environment(c, user ? &u : NULL);
         STRV_FOREACH(e, p->extra_env)
                 (void) strv_env_set(&env, *e);
         if (!env)
-                child_fail(sync_fd, STEP_SETUP, ENOMEM, "Out of memory.");
+                APP_FAIL(STEP_SETUP, ENOMEM, "Out of memory.");
 
         wd = p->working_directory ?: s->working_directory ?: "/";
         if (chdir(wd) < 0)
-                child_fail(sync_fd, STEP_CHDIR, errno, "Failed to change to working directory %s: %m", wd);
+                APP_FAIL(STEP_CHDIR, errno, "Failed to change to working directory %s: %m", wd);
 
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                child_fail(sync_fd, STEP_PRIVILEGES, errno, "Failed to set no_new_privs: %m");
+                APP_FAIL(STEP_PRIVILEGES, errno, "Failed to set no_new_privs: %m");
 
         /* Every fd we did not mean to pass is closed on exec (CVE-2024-21626 leaked one). */
         (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -517,7 +529,7 @@ _noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p) {
                         .filter = m->seccomp_bpf,
                 };
                 if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-                        child_fail(sync_fd, STEP_SECCOMP, errno, "Failed to load the seccomp filter: %m");
+                        APP_FAIL(STEP_SECCOMP, errno, "Failed to load the seccomp filter: %m");
         }
 
         sigset_t none;
@@ -526,12 +538,9 @@ _noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p) {
 
         environ = env;
         execvp(p->argv[0], p->argv);
-        int e = errno;
-        if (p->report_exec_on_stderr) {
-                /* an exec'd process's failure is the caller's to read, like a shell's */
-                dprintf(2, "vessel: Failed to execute %s: %s\n", p->argv[0], strerror(e));
-        }
-        child_fail(sync_fd, STEP_EXEC, e, "Failed to execute %s: %s", p->argv[0], strerror(e));
+        /* an exec'd process's failure is the caller's to read, like a shell's */
+        APP_FAIL(STEP_EXEC, errno, "Failed to execute %s: %m", p->argv[0]);
+#undef APP_FAIL
 }
 
 /* PrivateUsers: every lower layer is presented through an idmapped mount (host uid 0 → the container's

@@ -40,6 +40,7 @@ typedef struct AppParams {
         bool setsid;
         bool report_exec_on_stderr;
         int userns_fd; /* PrivateUsers: join this user namespace as its root first; -EBADF: none */
+        uint16_t tty_rows, tty_columns;
 } AppParams;
 
 int userns_make(uint32_t base, int *ret_fd);

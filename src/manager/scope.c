@@ -547,6 +547,12 @@ int scope_update_extra(Container *c, int mask) {
         return 0;
 }
 
+/* cpuacct mounted on its own, not with cpu (where systemd expects it, and manages it) */
+static bool cpuacct_is_separate(void) {
+        return access(CGROUP_ROOT "/cpuacct/cpuacct.usage", F_OK) >= 0 &&
+               access(CGROUP_ROOT "/cpuacct/cpu.shares", F_OK) < 0;
+}
+
 /* On v2 the container's processes live in a leaf below the delegated scope: a cgroup with processes
  * cannot hand controllers down, the scope can. The cgroup namespace is rooted at the leaf. */
 #define LEAF_NAME "container"
@@ -610,6 +616,16 @@ int scope_attach_extra(Container *c, pid_t pid) {
                 }
                 r = scope_update_extra(c, (c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0) |
                                                   (c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0));
+
+                /* Where cpuacct is a hierarchy of its own (not co-mounted with cpu, as systemd expects),
+                 * systemd leaves it alone and nobody would count the container's CPU time: then a
+                 * cpuacct cgroup at the scope's path is ours too. */
+                _cleanup_free_ char *acct = strjoin(CGROUP_ROOT "/cpuacct", c->cgroup_path);
+                if (r >= 0 && acct && cpuacct_is_separate() && access(acct, F_OK) < 0) {
+                        r = cgroup_mkdir_p("cpuacct", c->cgroup_path);
+                        if (r >= 0)
+                                r = cgroup_write("cpuacct", c->cgroup_path, "cgroup.procs", buf);
+                }
         }
         if (r < 0)
                 return r;
@@ -621,11 +637,16 @@ void scope_cleanup_extra(Container *c) {
         c->oom_fd = safe_close(c->oom_fd);
         if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY || !c->cgroup_path)
                 return;
-        FOREACH_STRING(ctl, "cpuset", "freezer") {
-                _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", ctl, c->cgroup_path);
+        FOREACH_STRING(ctl, "cpuset", "freezer", "cpuacct") {
+                _cleanup_free_ char *p = NULL;
+
+                if (streq(ctl, "cpuacct") && !cpuacct_is_separate())
+                        continue; /* systemd's */
+                p = strjoin(CGROUP_ROOT "/", ctl, c->cgroup_path);
                 if (p)
                         (void) rmdir(p);
         }
+
 }
 
 /* The kernel's count of OOM kills in the scope: "oom_kill N" in memory.events (v2) or in
@@ -734,9 +755,8 @@ static int read_keyed(const char *controller, const char *path, const char *file
                         found = true;
                 }
         }
-        if (!found)
-                return -ENODATA;
-        *ret = sum;
+        /* blkio lists devices only once there was I/O ("Total 0" before): nothing found is 0 */
+        *ret = found ? sum : 0;
         return 0;
 }
 

@@ -229,6 +229,7 @@ typedef enum SettingType {
         ST_B,
         ST_AY,
         ST_H,
+        ST_Q,
         ST_PORTS,
         ST_BINDS,
         ST_LABELS,
@@ -270,6 +271,8 @@ static const SettingDef setting_defs[] = {
         { "Restart", ST_S, true, SETTING_LIMIT_RESTART },
         { "AutoRemove", ST_B },
         { "Labels", ST_LABELS },
+        { "TTYRows", ST_Q },
+        { "TTYColumns", ST_Q },
         { "StandardInputFileDescriptor", ST_H },
         { "StandardOutputFileDescriptor", ST_H },
         { "StandardErrorFileDescriptor", ST_H },
@@ -277,7 +280,7 @@ static const SettingDef setting_defs[] = {
 
 static const char *const type_signature[] = {
         [ST_AS] = "as", [ST_S] = "s", [ST_T] = "t", [ST_I] = "i", [ST_B] = "b", [ST_AY] = "ay",
-        [ST_H] = "h", [ST_PORTS] = "a(sqq)", [ST_BINDS] = "a(ssb)", [ST_LABELS] = "a(ss)",
+        [ST_H] = "h", [ST_Q] = "q", [ST_PORTS] = "a(sqq)", [ST_BINDS] = "a(ssb)", [ST_LABELS] = "a(ss)",
 };
 
 static int apply_t(Settings *s, const char *name, uint64_t v, CgroupLayout layout, sd_bus_error *error) {
@@ -538,10 +541,15 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
                 if (context == SETTINGS_UPDATE && !def->updatable)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
                                                  "Setting %s cannot be changed on an existing container.", name);
-                if (context == SETTINGS_EXEC && !STR_IN_SET(name, "Environment", "User", "WorkingDirectory"))
+                if (context == SETTINGS_EXEC &&
+                    !STR_IN_SET(name, "Environment", "User", "WorkingDirectory", "TTYRows", "TTYColumns"))
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
-                                                 "Setting %s does not apply to an exec'd process (only Environment, User, WorkingDirectory do).",
+                                                 "Setting %s does not apply to an exec'd process (only Environment, User, "
+                                                 "WorkingDirectory, TTYRows, TTYColumns do).",
                                                  name);
+                if (context != SETTINGS_EXEC && STR_IN_SET(name, "TTYRows", "TTYColumns"))
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
+                                                 "Setting %s applies to ExecContainerPTY only.", name);
 
                 r = enter_variant(m, name, type_signature[def->type], error);
                 if (r < 0)
@@ -627,6 +635,19 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
                         *slot = fcntl(fd, F_DUPFD_CLOEXEC, 3);
                         if (*slot < 0)
                                 return -errno;
+                        break;
+                }
+                case ST_Q: {
+                        uint16_t v;
+                        r = sd_bus_message_read_basic(m, 'q', &v);
+                        if (r < 0)
+                                break;
+                        if (v == 0)
+                                return INVALID(error, name, "0 is not a terminal size.");
+                        if (streq(name, "TTYRows"))
+                                s->tty_rows = v;
+                        else
+                                s->tty_columns = v;
                         break;
                 }
                 case ST_PORTS:

@@ -97,6 +97,9 @@ typedef struct Settings {
         Label *labels;
         size_t n_labels;
 
+        /* an exec's terminal size (TTYRows, TTYColumns); never persisted */
+        uint16_t tty_rows, tty_columns;
+
         /* the caller's stdio for an attached run; never persisted */
         int stdin_fd, stdout_fd, stderr_fd;
 } Settings;

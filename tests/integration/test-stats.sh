@@ -18,6 +18,10 @@ v2=
 cg() { # NAME CONTROLLER FILE(v1) FILE(v2)
     if [ -n "$v2" ]; then cat "/sys/fs/cgroup/machine.slice/vessel-$1.scope/$4"; else cat "$(scope_cgroup "$1" "$2")/$3"; fi
 }
+# JSON without jq (the v2 guest has none): vesselctl's compact output, one object per line
+jobjs() { sed 's/^\[//; s/\]$//; s/},{/}\n{/g'; }                 # an array → its objects
+jobj() { jobjs | grep -F "\"name\":\"$1\","; }                  # NAME: that one's object
+jget() { sed -n 's/.*"'"$1"'":\("[^"]*"\|[^,}]*\).*/\1/p' | tr -d '"'; } # KEY of a flat object
 within() { # A B PERCENT SLACK: |A-B| <= B*PERCENT/100 + SLACK
     local d=$(($1 - $2))
     [ "${d#-}" -le $(($2 * $3 / 100 + $4)) ]
@@ -35,38 +39,39 @@ wait_until 20 test -e "/proc/$(vprop st1 Leader)/root/ready"
 # ---- against the cgroup files -------------------------------------------------------------------
 
 j=$(vesselctl stats --json st1)
-jq -e 'length == 1 and .[0].name == "st1"' <<<"$j" >/dev/null || fail "stats --json: $j"
-mem=$(jq '.[0].memory_usage' <<<"$j")
+assert_eq 1 "$(jobjs <<<"$j" | wc -l)" "stats --json st1: one object"
+j=$(jobj st1 <<<"$j")
+mem=$(jget memory_usage <<<"$j")
 cgmem=$(cg st1 memory memory.usage_in_bytes memory.current)
 within "$mem" "$cgmem" 10 $((1 << 20)) || fail "memory_usage $mem, the cgroup says $cgmem"
 [ "$mem" -gt $((15 << 20)) ] || fail "memory_usage $mem: the 20 MB the container holds are not in it"
-assert_eq $((64 << 20)) "$(jq '.[0].memory_limit' <<<"$j")" "memory_limit"
-assert_eq $((64 << 20)) "$(jq '.[0].memory_max' <<<"$j")" "memory_max"
-pct=$(jq '.[0].memory_percent' <<<"$j")
+assert_eq $((64 << 20)) "$(jget memory_limit <<<"$j")" "memory_limit"
+assert_eq $((64 << 20)) "$(jget memory_max <<<"$j")" "memory_max"
+pct=$(jget memory_percent <<<"$j")
 awk -v p="$pct" -v m="$mem" 'BEGIN { e = m * 100 / (64 * 1048576); exit !(p > e - 0.02 && p < e + 0.02) }' ||
     fail "memory_percent $pct for $mem of 64 MiB"
-assert_eq "$(cg st1 pids pids.current pids.current)" "$(jq '.[0].pids' <<<"$j")" "pids"
-assert_eq 50 "$(jq '.[0].pids_limit' <<<"$j")" "pids_limit"
-assert_eq "$(vprop st1 Id)" "$(jq -r '.[0].id' <<<"$j")" "id"
+assert_eq "$(cg st1 pids pids.current pids.current)" "$(jget pids <<<"$j")" "pids"
+assert_eq 50 "$(jget pids_limit <<<"$j")" "pids_limit"
+assert_eq "$(vprop st1 Id)" "$(jget id <<<"$j")" "id"
 
 # no limit: the host's memory
 total=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
-j2=$(vesselctl stats --json st2)
-assert_eq "$total" "$(jq '.[0].memory_limit' <<<"$j2")" "memory_limit without a limit"
-assert_eq null "$(jq '.[0].memory_max' <<<"$j2")" "memory_max without a limit"
+j2=$(vesselctl stats --json st2 | jobj st2)
+assert_eq "$total" "$(jget memory_limit <<<"$j2")" "memory_limit without a limit"
+assert_eq null "$(jget memory_max <<<"$j2")" "memory_max without a limit"
 
 # CPU %: from CPUUsageNSec over wall time, when vesseld knows it (here on v1 it reads
 # cpuacct.usage of the scope, which exists only where systemd put the scope in a cpuacct cgroup)
 if [ "$(vprop st2 CPUUsageNSec)" != 18446744073709551615 ]; then
     j=$(vesselctl stats --json st1 st2)
-    busy=$(jq '.[] | select(.name == "st2") | .cpu_percent' <<<"$j")
-    idle=$(jq '.[] | select(.name == "st1") | .cpu_percent' <<<"$j")
+    busy=$(jobj st2 <<<"$j" | jget cpu_percent)
+    idle=$(jobj st1 <<<"$j" | jget cpu_percent)
     awk -v b="$busy" -v i="$idle" 'BEGIN { exit !(b > 50 && b < 150 * 64 && i < 10) }' ||
         fail "CPU %: busy $busy, idle $idle"
 else
     echo "note: CPUUsageNSec is unknown here (no cpuacct cgroup for the scope): CPU % shows as -"
     j=$(vesselctl stats --json st2)
-    assert_eq null "$(jq '.[0].cpu_percent' <<<"$j")" "unknown CPU % in JSON"
+    assert_eq null "$(jget cpu_percent <<<"$j")" "unknown CPU % in JSON"
     assert_contains "$(vesselctl stats --no-stream st2 | tail -n 1)" "st2  -" "unknown CPU % in the table"
 fi
 
@@ -127,9 +132,9 @@ sleep 0.5
 assert_eq "$a" "$(cat "$root/counter")" "no progress while paused"
 # stats of a paused container: still there, nothing runs
 j=$(vesselctl stats --json pz2)
-assert_eq "$(cg pz2 pids pids.current pids.current)" "$(jq '.[0].pids' <<<"$j")" "pids while paused"
-if [ "$(jq '.[0].cpu_percent' <<<"$j")" != null ]; then
-    awk -v c="$(jq '.[0].cpu_percent' <<<"$j")" 'BEGIN { exit !(c < 1) }' || fail "CPU % while paused: $j"
+assert_eq "$(cg pz2 pids pids.current pids.current)" "$(jget pids <<<"$j")" "pids while paused"
+if [ "$(jget cpu_percent <<<"$j")" != null ]; then
+    awk -v c="$(jget cpu_percent <<<"$j")" 'BEGIN { exit !(c < 1) }' || fail "CPU % while paused: $j"
 fi
 # exec is refused while paused
 rc=0; vesselctl exec pz2 true 2>"$T/err" || rc=$?
