@@ -106,6 +106,12 @@ int exec_options_append_settings(const ExecOptions *o, const char *term, sd_bus_
                 if (r < 0)
                         return r;
         }
+        /* the terminal's size before the process starts: a program that asks at once sees it */
+        if (o->tty && o->rows > 0 && o->columns > 0) {
+                r = sd_bus_message_append(m, "(sv)(sv)", "TTYRows", "q", o->rows, "TTYColumns", "q", o->columns);
+                if (r < 0)
+                        return r;
+        }
         return sd_bus_message_close_container(m);
 }
 

@@ -16,6 +16,7 @@ typedef struct ExecOptions {
         char *user;
         char *working_directory;
         char **environment; /* "KEY=VALUE", a later KEY replaces an earlier one */
+        uint16_t rows, columns; /* -t: our terminal's size, sent as TTYRows/TTYColumns (0 = unknown) */
 } ExecOptions;
 
 void exec_options_init(ExecOptions *o);

@@ -559,6 +559,11 @@ static int exec_pty(const char *name, char **argv) {
         c.event = event;
         c.bus = bus;
 
+        struct winsize ws0 = {};
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws0) >= 0 || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws0) >= 0) {
+                arg_exec.rows = ws0.ws_row;
+                arg_exec.columns = ws0.ws_col;
+        }
         r = manager_new_call(bus, "ExecContainerPTY", &m);
         if (r >= 0)
                 r = append_call(m, name, argv, getenv("TERM"));
