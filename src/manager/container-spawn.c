@@ -71,7 +71,9 @@ struct ContainerSpawn {
         int sync_fd;
         sd_event_source *sync_source;
         char *job;
-        bool scope_done, go_sent, retried;
+        bool scope_done, go_sent;
+        unsigned retries;
+        sd_event_source *retry_timer;
         int error;       /* first failure, negative errno */
         int error_step;
         char *error_text;
@@ -84,17 +86,31 @@ ContainerSpawn *container_spawn_free(ContainerSpawn *s) {
         if (s->job && s->container)
                 (void) hashmap_remove(s->container->manager->jobs, s->job);
         sd_event_source_disable_unref(s->sync_source);
+        sd_event_source_disable_unref(s->retry_timer);
         safe_close(s->sync_fd);
         free(s->job);
         free(s->error_text);
         return mfree(s);
 }
 
-bool container_spawn_may_retry(Container *c) {
-        if (!c->spawn || c->spawn->retried)
-                return false;
-        c->spawn->retried = true;
-        return true;
+/* "Unit exists": a failed leftover (reset, then one more try, as crun does), or the scope of an earlier
+ * container of this name that systemd has not let go of yet (it goes within milliseconds of the
+ * container's exit): a few more tries, backing off, for up to about a second. */
+#define SCOPE_START_RETRIES 8
+
+unsigned container_spawn_may_retry(Container *c) {
+        if (!c->spawn || c->spawn->retries >= SCOPE_START_RETRIES)
+                return 0;
+        return ++c->spawn->retries;
+}
+
+int container_spawn_schedule(Container *c, uint64_t usec, sd_event_time_handler_t handler) {
+        ContainerSpawn *s = c->spawn;
+
+        if (!s)
+                return -ESRCH;
+        s->retry_timer = sd_event_source_disable_unref(s->retry_timer);
+        return sd_event_add_time_relative(c->manager->event, &s->retry_timer, CLOCK_MONOTONIC, usec, 0, handler, c);
 }
 
 bool container_spawn_scope_is_done(Container *c) {

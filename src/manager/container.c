@@ -418,6 +418,7 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
                 return sd_bus_error_set_errnof(error, r, "Failed to create the state of container %s: %m", name);
         }
 
+        manager_graveyard_forget(m, c->name);
         log_info("Created container %s (%s) from %s.", c->name, c->id, c->image);
         *ret = TAKE_PTR(c);
         return 0;
@@ -607,7 +608,7 @@ void container_on_exit(Container *c, int status, int signal) {
                 (void) container_save(c);
                 pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) 125, (int32_t) 0);
                 pending_calls_reply(&c->stop_waiters, 0, NULL, NULL);
-                if (c->remove_on_exit) {
+                if (c->remove_on_exit || c->settings.auto_remove) {
                         container_finalize_remove(c);
                         return;
                 }
@@ -744,6 +745,81 @@ int container_kill(Container *c, const char *whom, int signo, sd_bus_message *me
         return 0;
 }
 
+/* A removed container's exit status stays known for a minute: a WaitContainer sent right behind a
+ * RunContainer with AutoRemove may reach us after the container exited and was removed (dbus-daemon
+ * orders messages per sender only, and systemd's signals come from another). */
+#define TOMBSTONE_USEC (60 * USEC_PER_SEC)
+#define TOMBSTONES_MAX 1024
+
+typedef struct Tombstone {
+        char *name;
+        int status, signal;
+        uint64_t usec;
+} Tombstone;
+
+static uint64_t now_monotonic(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static Tombstone *tombstone_free(Tombstone *t) {
+        if (t)
+                free(t->name);
+        return mfree(t);
+}
+
+void manager_graveyard_forget(Manager *m, const char *name) {
+        tombstone_free(hashmap_remove(m->graveyard, name));
+}
+
+void manager_graveyard_free(Manager *m) {
+        Tombstone *t;
+
+        while (hashmap_size(m->graveyard) > 0) {
+                unsigned i = 0;
+                if (!hashmap_iterate(m->graveyard, &i, (void **) &t, NULL))
+                        break;
+                tombstone_free(hashmap_remove(m->graveyard, t->name));
+        }
+        m->graveyard = hashmap_free(m->graveyard);
+}
+
+static void graveyard_add(Container *c) {
+        Manager *m = c->manager;
+        uint64_t now = now_monotonic();
+        Tombstone *t;
+
+        if (!m->graveyard && !(m->graveyard = hashmap_new()))
+                return;
+        manager_graveyard_forget(m, c->name);
+        if (hashmap_size(m->graveyard) >= TOMBSTONES_MAX) {
+                /* drop the expired, or else any one */
+                Tombstone *victim = NULL;
+                HASHMAP_FOREACH(t, m->graveyard)
+                        if (!victim || t->usec < victim->usec)
+                                victim = t;
+                if (victim)
+                        manager_graveyard_forget(m, victim->name);
+        }
+        t = new0(Tombstone, 1);
+        if (!t)
+                return;
+        *t = (Tombstone) { .name = strdup(c->name), .status = c->exit_status, .signal = c->exit_signal, .usec = now };
+        if (!t->name || hashmap_put(m->graveyard, t->name, t) < 0)
+                tombstone_free(t);
+}
+
+bool manager_graveyard_lookup(Manager *m, const char *name, int *ret_status, int *ret_signal) {
+        Tombstone *t = hashmap_get(m->graveyard, name);
+
+        if (!t || now_monotonic() - t->usec > TOMBSTONE_USEC)
+                return false;
+        *ret_status = t->status;
+        *ret_signal = t->signal;
+        return true;
+}
+
 static void container_finalize_remove(Container *c) {
         Manager *m = c->manager;
         _cleanup_free_ char *dir = NULL, *rundir = NULL, *path = NULL;
@@ -751,6 +827,8 @@ static void container_finalize_remove(Container *c) {
         int r;
 
         c->removed = true;
+        if (c->state == CONTAINER_EXITED)
+                graveyard_add(c);
         network_release(c);
         if (container_state_dir(c, &dir) >= 0) {
                 r = rm_rf(dir);

@@ -59,6 +59,7 @@ struct Container {
         int pending_exit_status, pending_exit_signal;
 
         ContainerSpawn *spawn; /* start in progress */
+        unsigned spawn_retries_hint;
         PendingCall *start_waiters, *exit_waiters, *stop_waiters, *remove_waiters, *queued;
         sd_event_source *stop_timer, *restart_timer;
 
@@ -111,6 +112,9 @@ int container_save(Container *c);
 int container_load(Manager *m, const char *id, Container **ret);
 int manager_load_containers(Manager *m);
 Container *manager_find_container(Manager *m, const char *name_or_id);
+bool manager_graveyard_lookup(Manager *m, const char *name, int *ret_status, int *ret_signal);
+void manager_graveyard_forget(Manager *m, const char *name);
+void manager_graveyard_free(Manager *m);
 Container *manager_find_container_by_pid(Manager *m, pid_t pid);
 
 void container_set_state(Container *c, ContainerState state);
@@ -141,7 +145,8 @@ ContainerSpawn *container_spawn_free(ContainerSpawn *s);
 void container_spawn_scope_done(Container *c, int r, const char *reason);
 int manager_init_binary_load(Manager *m);
 
-bool container_spawn_may_retry(Container *c);
+unsigned container_spawn_may_retry(Container *c);
+int container_spawn_schedule(Container *c, uint64_t usec, sd_event_time_handler_t handler);
 bool container_spawn_scope_is_done(Container *c);
 const char *container_spawn_set_job(Container *c, const char *job);
 int container_read_starttime(pid_t pid, uint64_t *ret);

@@ -88,6 +88,24 @@ static int method_list_containers(sd_bus_message *message, void *userdata, sd_bu
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+        const char *name;
+        Container *c;
+        int status, signal, r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        c = manager_find_container(m, name);
+        if (c)
+                return bus_container_method_wait(message, c, error);
+        /* removed (AutoRemove) before this call came in: its status is still known */
+        if (manager_graveyard_lookup(m, name, &status, &signal))
+                return sd_bus_reply_method_return(message, "ii", (int32_t) status, (int32_t) signal);
+        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_CONTAINER, "No container named '%s'.", name);
+}
+
 static int method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Container *c;
         int r;
@@ -198,7 +216,6 @@ BY_NAME(start)
 BY_NAME(stop)
 BY_NAME(kill)
 BY_NAME(remove)
-BY_NAME(wait)
 BY_NAME(update)
 BY_NAME(pause)
 BY_NAME(resume)

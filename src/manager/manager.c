@@ -88,6 +88,7 @@ Manager *manager_free(Manager *m) {
         }
         hashmap_free(m->containers);
         hashmap_free(m->containers_by_id);
+        manager_graveyard_free(m);
         manager_free_transfers(m);
         hashmap_free(m->transfers);
         manager_free_images(m);

@@ -44,6 +44,7 @@ struct Manager {
 
         Hashmap *containers;       /* name → Container */
         Hashmap *containers_by_id; /* id → Container */
+        Hashmap *graveyard;        /* name → exit status of a removed container, for a while */
 
         Hashmap *images;           /* "NAME:TAG" → Image (image.c) */
         Hashmap *transfers;        /* id as decimal string → Transfer (operation.c) */

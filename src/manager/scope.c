@@ -178,11 +178,9 @@ int scope_manager_init(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add JobRemoved match: %m");
 
-        /* systemd sends job signals only to subscribed clients. */
-        r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                     "org.freedesktop.systemd1.Manager", "Subscribe", NULL, NULL, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to subscribe to systemd: %m");
+        /* No Subscribe(): systemd sends JobRemoved to the client that queued the job anyway, and a
+         * subscriber gets every unit's PropertiesChanged and UnitNew/UnitRemoved on top, at a cost to
+         * systemd, dbus-daemon and us for every container started. */
         return 0;
 }
 
@@ -261,7 +259,7 @@ static int settings_limit_mask(const Settings *s) {
 
 static int scope_start_send(Container *c, bool retry);
 
-static int on_reset_failed(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Container *c = userdata;
         int r;
 
@@ -270,6 +268,20 @@ static int on_reset_failed(sd_bus_message *reply, void *userdata, sd_bus_error *
         r = scope_start_send(c, /* retry= */ false);
         if (r < 0)
                 container_spawn_scope_done(c, r, "failed to resend StartTransientUnit");
+        return 0;
+}
+
+static int on_reset_failed(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Container *c = userdata;
+        unsigned n = c->spawn ? c->spawn_retries_hint : 0;
+        int r;
+
+        if (!c->spawn)
+                return 0;
+        /* at once after a reset; later tries wait for systemd to let go of the old scope */
+        r = container_spawn_schedule(c, n <= 1 ? 0 : (2 * USEC_PER_MSEC) << (n - 1), on_retry_timer);
+        if (r < 0)
+                container_spawn_scope_done(c, r, "failed to schedule StartTransientUnit again");
         return 0;
 }
 
@@ -284,8 +296,10 @@ static int on_start_transient_unit(sd_bus_message *reply, void *userdata, sd_bus
         if (sd_bus_error_is_set(error)) {
                 /* A failed leftover of an earlier container of this name: reset it and try once more,
                  * as crun does. */
+                unsigned n;
                 if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") && c->spawn &&
-                    container_spawn_may_retry(c)) {
+                    (n = container_spawn_may_retry(c)) > 0) {
+                        c->spawn_retries_hint = n;
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 
                         r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1",

@@ -36,3 +36,12 @@ for p in $(pgrep -P "$leader"); do
 done
 assert_eq 0 "$zombies" "zombies under vessel-init"
 [ "$(pgrep -P "$leader" | wc -l)" -eq 1 ] || fail "vessel-init should have just the app as child: $(pgrep -P "$leader" | tr '\n' ' ')"
+
+# one name, run again and again with --rm: the wait that vesselctl sends right behind RunContainer
+# finds the status even when the container was removed first, and the name's next start does not trip
+# over the scope systemd is still letting go of
+for i in $(seq 30); do
+    rc=0
+    vesselctl run --rm --name again --network none "$IMAGE" sh -c "exit $((i % 5))" || rc=$?
+    assert_eq $((i % 5)) "$rc" "run --rm number $i"
+done
