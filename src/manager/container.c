@@ -565,7 +565,7 @@ static void container_schedule_restart(Container *c) {
 static void container_finalize_remove(Container *c);
 
 void container_on_exit(Container *c, int status, int signal) {
-        int fs, fsig;
+        int fs = 0, fsig = 0;
 
         if (c->spawn) {
                 /* the start is still being reported: finish that first */

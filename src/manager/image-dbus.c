@@ -148,7 +148,7 @@ int image_object_find(sd_bus *bus, const char *path, const char *interface, void
                       sd_bus_error *error) {
         _cleanup_free_ char *name = NULL;
         Manager *m = ASSERT_PTR(userdata);
-        Image *i;
+        Image *i = NULL;
 
         if (sd_bus_path_decode(path, VESSEL_IMAGE_PATH_PREFIX, &name) <= 0 || isempty(name))
                 return 0;
@@ -162,7 +162,7 @@ int image_object_find(sd_bus *bus, const char *path, const char *interface, void
 int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
         Manager *m = ASSERT_PTR(userdata);
-        Image *i;
+        Image *i = NULL;
         int r;
 
         HASHMAP_FOREACH(i, m->images) {
@@ -183,7 +183,7 @@ int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char **
 
 static int find_image(Manager *m, sd_bus_message *message, Image **ret, sd_bus_error *error) {
         const char *name;
-        Image *i;
+        Image *i = NULL;
         int r;
 
         r = sd_bus_message_read(message, "s", &name);
@@ -202,7 +202,7 @@ static int find_image(Manager *m, sd_bus_message *message, Image **ret, sd_bus_e
 int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = ASSERT_PTR(userdata);
-        Image *i;
+        Image *i = NULL;
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -230,7 +230,7 @@ int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *er
 
 int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *p = NULL;
-        Image *i;
+        Image *i = NULL;
         int r;
 
         r = find_image(userdata, message, &i, error);
@@ -243,7 +243,7 @@ int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *erro
 }
 
 int method_remove_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Image *i;
+        Image *i = NULL;
         int r;
 
         r = find_image(userdata, message, &i, error);
@@ -275,7 +275,7 @@ int method_disk_usage(sd_bus_message *message, void *userdata, sd_bus_error *err
         Manager *m = ASSERT_PTR(userdata);
         uint64_t images_size = 0, layers_size = 0, unused = 0, containers_size = 0, blobs_size = 0, blobs_unused = 0;
         unsigned n_layers = 0, n_blobs = 0;
-        Image *i;
+        Image *i = NULL;
         Container *c;
         int r;
 
@@ -332,7 +332,7 @@ int method_disk_usage(sd_bus_message *message, void *userdata, sd_bus_error *err
 }
 
 static int on_import_finished(Transfer *t, int r, const char *result, void *userdata) {
-        Image *i;
+        Image *i = NULL;
         int k;
 
         if (r < 0 || !result)
@@ -509,7 +509,7 @@ int method_export_image(sd_bus_message *message, void *userdata, sd_bus_error *e
         Manager *m = ASSERT_PTR(userdata);
         const char *name, *format;
         ExportFormat f;
-        Image *i;
+        Image *i = NULL;
         int fd, r;
 
         r = sd_bus_message_read(message, "shs", &name, &fd, &format);

@@ -33,7 +33,7 @@ int manager_emit_signal(Manager *m, const char *member, const char *types, ...) 
 /* Looks up the container named by the first argument, or fails with NoSuchContainer naming it. */
 static int find_container(Manager *m, sd_bus_message *message, Container **ret, sd_bus_error *error) {
         const char *name;
-        Container *c;
+        Container *c = NULL;
         int r;
 
         r = sd_bus_message_read(message, "s", &name);
@@ -62,7 +62,7 @@ static int reply_path(sd_bus_message *message, Container *c) {
 static int method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = ASSERT_PTR(userdata);
-        Container *c;
+        Container *c = NULL;
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -91,7 +91,7 @@ static int method_list_containers(sd_bus_message *message, void *userdata, sd_bu
 static int method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
         const char *name;
-        Container *c;
+        Container *c = NULL;
         int status, signal, r;
 
         r = sd_bus_message_read(message, "s", &name);
@@ -107,7 +107,7 @@ static int method_wait_container(sd_bus_message *message, void *userdata, sd_bus
 }
 
 static int method_get_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Container *c;
+        Container *c = NULL;
         int r;
 
         r = find_container(userdata, message, &c, error);
@@ -118,7 +118,7 @@ static int method_get_container(sd_bus_message *message, void *userdata, sd_bus_
 
 static int method_get_container_by_pid(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
-        Container *c;
+        Container *c = NULL;
         uint32_t pid;
         int r;
 
@@ -162,7 +162,7 @@ static int create_common(sd_bus_message *message, Manager *m, Container **ret, S
 
 static int method_create_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(settings_done) Settings settings;
-        Container *c;
+        Container *c = NULL;
         int r;
 
         settings_init(&settings);
@@ -176,7 +176,7 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
 static int method_run_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(settings_done) Settings settings;
         _cleanup_free_ char *p = NULL;
-        Container *c;
+        Container *c = NULL;
         int r;
 
         settings_init(&settings);
@@ -205,7 +205,7 @@ static int method_run_container(sd_bus_message *message, void *userdata, sd_bus_
 
 #define BY_NAME(fn)                                                                                  \
         static int method_##fn##_container(sd_bus_message *message, void *userdata, sd_bus_error *error) { \
-                Container *c;                                                                        \
+                Container *c = NULL;                                                                 \
                 int r = find_container(userdata, message, &c, error);                                \
                 if (r < 0)                                                                           \
                         return r;                                                                    \

@@ -57,7 +57,7 @@ int seccomp_default_compile(void **ret_bpf, size_t *ret_size) {
         scmp_filter_ctx ctx;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t size;
+        size_t size = 0;
         int r;
 
         ctx = seccomp_init(SCMP_ACT_ALLOW);
