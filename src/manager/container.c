@@ -419,7 +419,9 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
         }
 
         manager_graveyard_forget(m, c->name);
-        log_info("Created container %s (%s) from %s.", c->name, c->id, c->image);
+        /* routine events at debug level: a journal write can take milliseconds on a busy host, and
+         * systemd logs the scope's start and stop anyway */
+        log_debug("Created container %s (%s) from %s.", c->name, c->id, c->image);
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -456,7 +458,7 @@ void container_on_started(Container *c, int r, const sd_bus_error *error) {
                 container_set_state(c, CONTAINER_RUNNING);
                 container_emit_changed(c, "StartedTimestamp", "FinishedTimestamp", "ExitStatus", "ExitSignal", NULL);
                 (void) container_save(c);
-                log_info("Started container %s, leader " PID_FMT ".", c->name, c->leader);
+                log_debug("Started container %s, leader " PID_FMT ".", c->name, c->leader);
                 (void) machine_register(c);
                 pending_calls_reply(&c->start_waiters, 0, NULL, NULL);
         } else {
@@ -619,8 +621,6 @@ void container_on_exit(Container *c, int status, int signal) {
         c->exit_status = status;
         c->exit_signal = signal;
         c->finished_usec = now_realtime();
-        log_info("Container %s exited, status %i%s%s.", c->name, status, signal ? ", signal SIG" : "",
-                 signal ? strempty(signal_to_name(signal)) : "");
 
         if (container_should_restart(c))
                 container_schedule_restart(c);
@@ -631,6 +631,9 @@ void container_on_exit(Container *c, int status, int signal) {
 
         pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) status, (int32_t) signal);
         pending_calls_reply(&c->stop_waiters, 0, NULL, NULL);
+        /* after the answers, which should not wait for the journal */
+        log_full_errno(status == 0 && signal == 0 ? LOG_DEBUG : LOG_INFO, 0, "Container %s exited, status %i%s%s.",
+                       c->name, status, signal ? ", signal SIG" : "", signal ? strempty(signal_to_name(signal)) : "");
 
         if (c->remove_on_exit || (c->settings.auto_remove && c->state == CONTAINER_EXITED)) {
                 container_finalize_remove(c);
@@ -837,7 +840,7 @@ static void container_finalize_remove(Container *c) {
         }
         if (container_runtime_dir(c, &rundir) >= 0)
                 (void) rm_rf(rundir);
-        log_info("Removed container %s.", c->name);
+        log_debug("Removed container %s.", c->name);
 
         if (container_get_path(c, &path) >= 0)
                 (void) manager_emit_signal(m, "ContainerRemoved", "so", c->name, path);
