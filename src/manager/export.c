@@ -762,10 +762,13 @@ static int overlay_open_detached(Export *e, char **lowers) {
                 }
         /* a running container's own layer is in use by its overlay: fine for reading, but with the
          * index feature on the kernel refuses it */
-        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "index", "off", 0) < 0 ||
-            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "index", "off", 0) < 0)
                 return transfer_worker_error(e->t, -errno, "Failed to mount the layers: %s",
                                              fs_error(fs_fd, msg, sizeof msg) ? msg : strerror(errno));
+        /* Before 6.8 overlayfs takes "lowerdir+" without complaint and only finds at creation that
+         * it has no lower layer (ENODATA, Debian 12's 6.1 among them): then the old way. */
+        if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -EOPNOTSUPP;
         mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
                          MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (mnt_fd < 0)

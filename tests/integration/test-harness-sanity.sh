@@ -5,8 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 
 assert_eq systemd "$(cat /proc/1/comm)" "PID 1"
-assert_contains "$(tr '\0' '\n' </proc/1/environ)" container=vesselbox "PID 1 environment"
-assert_eq container-other "$(systemd-detect-virt --container || true)" "systemd-detect-virt"
+if [ "${VESSEL_TEST_HOST:-}" != v2vm ]; then
+    # the v1 box (tests/harness/vbox); the v2 host is a VM
+    assert_contains "$(tr '\0' '\n' </proc/1/environ)" container=vesselbox "PID 1 environment"
+    assert_eq container-other "$(systemd-detect-virt --container || true)" "systemd-detect-virt"
+fi
 state=$(systemctl is-system-running || true)
 case $state in
 running | degraded) ;;
@@ -25,7 +28,7 @@ systemd-run --wait --quiet --unit="sanity-$$" -- echo "$marker"
 wait_until 10 sh -c "journalctl -q -u sanity-$$ --no-pager | grep -q $marker"
 
 # transient scopes from here (vessel's whole model) and a delegated one
-systemd-run --scope --quiet --collect -p Delegate=yes -- sh -c 'grep -q "name=systemd:/.*\.scope$" /proc/self/cgroup'
+systemd-run --scope --quiet --collect -p Delegate=yes -- sh -c 'grep -qE "(name=systemd|^0:):/.*\.scope$" /proc/self/cgroup'
 
 # vessel's state dir: writable, and not an overlay (it is used as upper)
 assert_fails [ "$(findmnt -n -o FSTYPE -T /var/lib/vessel)" = overlay ]

@@ -49,7 +49,7 @@ sleep 0.3
 assert_eq false "$(vprop oom1 OOMKilled)" "no OOM kill"
 
 # pause: the counter stops, resume: it goes on
-vrun_sh pz1 'i=0; while :; do i=$((i+1)); echo $i >/counter; sleep 0.05; done'
+vrun_sh pz1 'i=0; while :; do i=$((i+1)); echo $i >/counter.t; mv /counter.t /counter; sleep 0.05; done'
 wait_until 5 test -s "/proc/$(vprop pz1 Leader)/root/counter"
 root=/proc/$(vprop pz1 Leader)/root
 vcall PauseContainer s pz1 >/dev/null

@@ -114,7 +114,7 @@ assert_contains "$(cat "$T/err")" "No container named 'nosuch'" "unknown contain
 # ---- pause, unpause, resume ---------------------------------------------------------------------
 
 vesselctl run -d --network none --name pz2 "$IMAGE" \
-    sh -c 'i=0; while :; do i=$((i+1)); echo $i >/counter; sleep 0.05; done' >/dev/null
+    sh -c 'i=0; while :; do i=$((i+1)); echo $i >/counter.t; mv /counter.t /counter; sleep 0.05; done' >/dev/null
 root=/proc/$(vprop pz2 Leader)/root
 wait_until 5 test -s "$root/counter"
 

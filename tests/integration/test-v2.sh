@@ -11,7 +11,7 @@ for n in v2a v2b v2c; do on_exit vcleanup $n; done
 cg=/sys/fs/cgroup/machine.slice/vessel-v2a.scope
 
 vcall RunContainer 'ssa(sv)' v2a "$IMAGE" 10 \
-    Command as 3 sh -c 'i=0; while :; do i=$((i+1)); echo $i >/counter; sleep 0.05; done' \
+    Command as 3 sh -c 'i=0; while :; do i=$((i+1)); echo $i >/counter.t; mv /counter.t /counter; sleep 0.05; done' \
     MemoryMax t $((64 << 20)) MemoryHigh t $((48 << 20)) MemoryLow t $((32 << 20)) MemorySwapMax t 0 \
     CPUQuotaPerSecUSec t 500000 CPUWeight t 200 TasksMax t 50 IOWeight t 300 AllowedCPUs ay 1 1 >/dev/null
 
