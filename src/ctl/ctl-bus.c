@@ -53,6 +53,39 @@ int manager_call(sd_bus *bus, const char *method, uint64_t timeout_usec, sd_bus_
         return sd_bus_call(bus, m, timeout_usec, error, ret_reply);
 }
 
+int manager_call_for_each(int argc, char *argv[], const char *method, uint64_t timeout_usec, const char *what,
+                          const char *types, ...) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r, ret = 0;
+
+        r = ctl_bus_open(&bus);
+        if (r < 0)
+                return r;
+
+        for (int i = 0; i < argc; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+                va_list ap;
+
+                r = manager_new_call(bus, method, &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", argv[i]);
+                if (r >= 0 && types[1]) {
+                        va_start(ap, types);
+                        r = sd_bus_message_appendv(m, types + 1, ap);
+                        va_end(ap);
+                }
+                if (r >= 0)
+                        r = sd_bus_call(bus, m, timeout_usec, &error, /* ret_reply= */ NULL);
+                if (r < 0) {
+                        r = log_bus_error(r, &error, what);
+                        if (ret == 0)
+                                ret = r;
+                }
+        }
+        return ret;
+}
+
 int container_get_path(sd_bus *bus, const char *name, sd_bus_error *error, char **ret_path) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;

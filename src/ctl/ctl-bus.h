@@ -23,6 +23,13 @@ int log_bus_error(int r, const sd_bus_error *error, const char *what);
 int manager_call(sd_bus *bus, const char *method, uint64_t timeout_usec, sd_bus_error *error,
                  sd_bus_message **ret_reply, const char *types, ...);
 
+/* Opens the bus and calls a io.vessel1.Manager method for each name in argv, as manager_call() with
+ * the name first: types starts with its "s", ... are the arguments after it, the same for each
+ * name. Logs each failure (log_bus_error() with what); the first decides the return value, the
+ * others are still tried. */
+int manager_call_for_each(int argc, char *argv[], const char *method, uint64_t timeout_usec, const char *what,
+                          const char *types, ...);
+
 /* A new io.vessel1.Manager method call, to append to and send. */
 int manager_new_call(sd_bus *bus, const char *method, sd_bus_message **ret);
 

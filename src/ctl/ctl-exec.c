@@ -45,27 +45,6 @@ int exec_options_apply(ExecOptions *o, char c, const char *value) {
         }
 }
 
-static int append_environment(sd_bus_message *m, char **env) {
-        int r;
-
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", "Environment");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "as");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(m, env);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
-}
-
 int exec_options_append_settings(const ExecOptions *o, const char *term, sd_bus_message *m) {
         _cleanup_strv_free_ char **env = NULL;
         int r;
@@ -91,21 +70,10 @@ int exec_options_append_settings(const ExecOptions *o, const char *term, sd_bus_
         r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r < 0)
                 return r;
-        if (env) {
-                r = append_environment(m, env);
-                if (r < 0)
-                        return r;
-        }
-        if (o->user) {
-                r = sd_bus_message_append(m, "(sv)", "User", "s", o->user);
-                if (r < 0)
-                        return r;
-        }
-        if (o->working_directory) {
-                r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", o->working_directory);
-                if (r < 0)
-                        return r;
-        }
+        if ((r = settings_append_strv(m, "Environment", env)) < 0 ||
+            (r = settings_append_string(m, "User", o->user)) < 0 ||
+            (r = settings_append_string(m, "WorkingDirectory", o->working_directory)) < 0)
+                return r;
         /* the terminal's size before the process starts: a program that asks at once sees it */
         if (o->tty && o->rows > 0 && o->columns > 0) {
                 r = sd_bus_message_append(m, "(sv)(sv)", "TTYRows", "q", o->rows, "TTYColumns", "q", o->columns);

@@ -834,7 +834,29 @@ bool container_options_has_settings(const ContainerOptions *o) {
                 o->stderr_fd >= 0;
 }
 
-static int append_string(sd_bus_message *m, const char *key, const char *value) {
+/* One (sv) of an a(sv) array: opened with the variant's signature, the value appended, closed. */
+static int open_setting(sd_bus_message *m, const char *key, const char *signature) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", key);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(m, 'v', signature);
+}
+
+static int close_setting(sd_bus_message *m) {
+        int r;
+
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+int settings_append_string(sd_bus_message *m, const char *key, const char *value) {
         return value ? sd_bus_message_append(m, "(sv)", key, "s", value) : 0;
 }
 
@@ -842,27 +864,18 @@ static int append_u64(sd_bus_message *m, const char *key, OptionalU64 v) {
         return v.set ? sd_bus_message_append(m, "(sv)", key, "t", v.value) : 0;
 }
 
-static int append_strv(sd_bus_message *m, const char *key, char **l) {
+int settings_append_strv(sd_bus_message *m, const char *key, char **l) {
         int r;
 
         if (!l)
                 return 0;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", key);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "as");
+        r = open_setting(m, key, "as");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_strv(m, l);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return close_setting(m);
 }
 
 static int append_fd(sd_bus_message *m, const char *key, int fd) {
@@ -874,13 +887,7 @@ static int append_ports(sd_bus_message *m, const ContainerOptions *o) {
 
         if (o->n_ports == 0)
                 return 0;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", "PublishPorts");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "a(sqq)");
+        r = open_setting(m, "PublishPorts", "a(sqq)");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'a', "(sqq)");
@@ -895,10 +902,7 @@ static int append_ports(sd_bus_message *m, const ContainerOptions *o) {
         r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return close_setting(m);
 }
 
 static int append_binds(sd_bus_message *m, const ContainerOptions *o) {
@@ -906,13 +910,7 @@ static int append_binds(sd_bus_message *m, const ContainerOptions *o) {
 
         if (o->n_binds == 0)
                 return 0;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", "BindPaths");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "a(ssb)");
+        r = open_setting(m, "BindPaths", "a(ssb)");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'a', "(ssb)");
@@ -927,10 +925,7 @@ static int append_binds(sd_bus_message *m, const ContainerOptions *o) {
         r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return close_setting(m);
 }
 
 static int append_labels(sd_bus_message *m, const ContainerOptions *o) {
@@ -938,13 +933,7 @@ static int append_labels(sd_bus_message *m, const ContainerOptions *o) {
 
         if (!o->labels)
                 return 0;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", "Labels");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "a(ss)");
+        r = open_setting(m, "Labels", "a(ss)");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'a', "(ss)");
@@ -964,10 +953,7 @@ static int append_labels(sd_bus_message *m, const ContainerOptions *o) {
         r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return close_setting(m);
 }
 
 static int append_cpuset(sd_bus_message *m, const ContainerOptions *o) {
@@ -975,22 +961,13 @@ static int append_cpuset(sd_bus_message *m, const ContainerOptions *o) {
 
         if (!o->allowed_cpus)
                 return 0;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", "AllowedCPUs");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "ay");
+        r = open_setting(m, "AllowedCPUs", "ay");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_array(m, 'y', o->allowed_cpus, o->n_allowed_cpus);
         if (r < 0)
                 return r;
-        r = sd_bus_message_close_container(m);
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(m);
+        return close_setting(m);
 }
 
 int container_options_append_settings(const ContainerOptions *o, sd_bus_message *m) {
@@ -1001,11 +978,11 @@ int container_options_append_settings(const ContainerOptions *o, sd_bus_message 
                 return r;
 
         /* Only what the user gave: the daemon owns the defaults. */
-        if ((r = append_strv(m, "Command", o->command)) < 0 ||
-            (r = append_strv(m, "Environment", o->environment)) < 0 ||
-            (r = append_string(m, "WorkingDirectory", o->working_directory)) < 0 ||
-            (r = append_string(m, "User", o->user)) < 0 ||
-            (r = append_string(m, "Hostname", o->hostname)) < 0 ||
+        if ((r = settings_append_strv(m, "Command", o->command)) < 0 ||
+            (r = settings_append_strv(m, "Environment", o->environment)) < 0 ||
+            (r = settings_append_string(m, "WorkingDirectory", o->working_directory)) < 0 ||
+            (r = settings_append_string(m, "User", o->user)) < 0 ||
+            (r = settings_append_string(m, "Hostname", o->hostname)) < 0 ||
             (r = append_u64(m, "MemoryMax", o->memory_max)) < 0 ||
             (r = append_u64(m, "MemoryHigh", o->memory_high)) < 0 ||
             (r = append_u64(m, "MemoryLow", o->memory_low)) < 0 ||
@@ -1015,8 +992,8 @@ int container_options_append_settings(const ContainerOptions *o, sd_bus_message 
             (r = append_u64(m, "TasksMax", o->tasks_max)) < 0 ||
             (r = append_u64(m, "IOWeight", o->io_weight)) < 0 ||
             (r = append_cpuset(m, o)) < 0 ||
-            (r = append_string(m, "Slice", o->slice)) < 0 ||
-            (r = append_string(m, "Network", o->network)) < 0 ||
+            (r = settings_append_string(m, "Slice", o->slice)) < 0 ||
+            (r = settings_append_string(m, "Network", o->network)) < 0 ||
             (r = append_ports(m, o)) < 0 ||
             (r = append_binds(m, o)) < 0)
                 return r;
@@ -1026,7 +1003,7 @@ int container_options_append_settings(const ContainerOptions *o, sd_bus_message 
                 if (r < 0)
                         return r;
         }
-        r = append_string(m, "PrivateUsers", o->private_users);
+        r = settings_append_string(m, "PrivateUsers", o->private_users);
         if (r < 0)
                 return r;
         if (o->capabilities_set) {
@@ -1035,11 +1012,11 @@ int container_options_append_settings(const ContainerOptions *o, sd_bus_message 
                 r = capabilities_to_strv(o->capabilities, &caps);
                 if (r < 0)
                         return r;
-                r = append_strv(m, "Capabilities", caps);
+                r = settings_append_strv(m, "Capabilities", caps);
                 if (r < 0)
                         return r;
         }
-        r = append_string(m, "Seccomp", o->seccomp);
+        r = settings_append_string(m, "Seccomp", o->seccomp);
         if (r < 0)
                 return r;
         if (o->stop_signal > 0) {
@@ -1048,7 +1025,7 @@ int container_options_append_settings(const ContainerOptions *o, sd_bus_message 
                         return r;
         }
         if ((r = append_u64(m, "StopTimeoutUSec", o->stop_timeout_usec)) < 0 ||
-            (r = append_string(m, "Restart", o->restart)) < 0)
+            (r = settings_append_string(m, "Restart", o->restart)) < 0)
                 return r;
         if (o->auto_remove) {
                 r = sd_bus_message_append(m, "(sv)", "AutoRemove", "b", 1);

@@ -125,6 +125,11 @@ bool container_options_has_settings(const ContainerOptions *o);
 /* Appends the a(sv) array of the settings given. */
 int container_options_append_settings(const ContainerOptions *o, sd_bus_message *m);
 
+/* One (sv) of such an array, a string or a string array; nothing if value/l is NULL. Also for
+ * exec's settings. */
+int settings_append_string(sd_bus_message *m, const char *key, const char *value);
+int settings_append_strv(sd_bus_message *m, const char *key, char **l);
+
 /* The pieces, exported for the tests. */
 int parse_publish(const char *s, PortMapping *ret);
 int parse_bind(const char *s, BindMount *ret); /* ret->source/destination allocated */

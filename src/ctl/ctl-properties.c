@@ -40,6 +40,34 @@ static int read_in_addr(sd_bus_message *m, char *buf, size_t l) {
         return 0;
 }
 
+/* any basic D-Bus value, as sd_bus_message_read_basic() writes it */
+typedef union BasicValue {
+        uint8_t u8;
+        int16_t s16;
+        uint16_t u16;
+        int32_t s32;
+        uint32_t u32;
+        int64_t s64;
+        uint64_t u64;
+        int b;
+        double d;
+        const char *str;
+        int fd;
+} BasicValue;
+
+/* a struct "iay" (family, address bytes) as text */
+static int read_in_addr_struct(sd_bus_message *m, char *buf, size_t l) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_STRUCT, "iay");
+        if (r < 0)
+                return r;
+        r = read_in_addr(m, buf, l);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 static int read_cpuset(sd_bus_message *m, char **ret) {
         const void *data;
         size_t size;
@@ -51,24 +79,32 @@ static int read_cpuset(sd_bus_message *m, char **ret) {
         return format_cpuset(data, size, ret);
 }
 
+/* The type of the next value, which must be there. */
+static int peek_value(sd_bus_message *m, char *ret_type, const char **ret_contents) {
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -EBADMSG;
+        *ret_type = type;
+        *ret_contents = contents;
+        return 0;
+}
+
+static bool type_is_container(char type) {
+        return IN_SET(type, SD_BUS_TYPE_ARRAY, SD_BUS_TYPE_STRUCT, SD_BUS_TYPE_DICT_ENTRY, SD_BUS_TYPE_VARIANT);
+}
+
 /* ---- text ------------------------------------------------------------------------------------- */
 
 static int value_to_text(sd_bus_message *m, FILE *f);
 
 static int basic_to_text(sd_bus_message *m, char type, FILE *f) {
-        union {
-                uint8_t u8;
-                int16_t s16;
-                uint16_t u16;
-                int32_t s32;
-                uint32_t u32;
-                int64_t s64;
-                uint64_t u64;
-                int b;
-                double d;
-                const char *str;
-                int fd;
-        } v;
+        BasicValue v;
         int r;
 
         r = sd_bus_message_read_basic(m, type, &v);
@@ -127,14 +163,11 @@ static int container_to_text(sd_bus_message *m, char type, const char *contents,
         if (type == SD_BUS_TYPE_STRUCT && streq(contents, "iay")) {
                 char buf[INET6_ADDRSTRLEN + 32];
 
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-                r = read_in_addr(m, buf, sizeof buf);
+                r = read_in_addr_struct(m, buf, sizeof buf);
                 if (r < 0)
                         return r;
                 fputs(buf, f);
-                return sd_bus_message_exit_container(m);
+                return 0;
         }
 
         r = sd_bus_message_enter_container(m, type, contents);
@@ -164,21 +197,12 @@ static int value_to_text(sd_bus_message *m, FILE *f) {
         char type;
         int r;
 
-        r = sd_bus_message_peek_type(m, &type, &contents);
+        r = peek_value(m, &type, &contents);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return -EBADMSG;
-
-        switch (type) {
-        case SD_BUS_TYPE_ARRAY:
-        case SD_BUS_TYPE_STRUCT:
-        case SD_BUS_TYPE_DICT_ENTRY:
-        case SD_BUS_TYPE_VARIANT:
+        if (type_is_container(type))
                 return container_to_text(m, type, contents, f);
-        default:
-                return basic_to_text(m, type, f);
-        }
+        return basic_to_text(m, type, f);
 }
 
 int bus_property_to_text(sd_bus_message *m, const char *name, char **ret) {
@@ -189,10 +213,10 @@ int bus_property_to_text(sd_bus_message *m, const char *name, char **ret) {
         char type;
         int r;
 
-        r = sd_bus_message_peek_type(m, &type, &contents);
+        r = peek_value(m, &type, &contents);
         if (r < 0)
                 return r;
-        if (r == 0 || type != SD_BUS_TYPE_VARIANT)
+        if (type != SD_BUS_TYPE_VARIANT)
                 return -EBADMSG;
 
         f = open_memstream(&buf, &size);
@@ -229,19 +253,7 @@ int bus_property_to_text(sd_bus_message *m, const char *name, char **ret) {
 static int value_to_json(sd_bus_message *m, struct json_object **ret);
 
 static int basic_to_json(sd_bus_message *m, char type, struct json_object **ret) {
-        union {
-                uint8_t u8;
-                int16_t s16;
-                uint16_t u16;
-                int32_t s32;
-                uint32_t u32;
-                int64_t s64;
-                uint64_t u64;
-                int b;
-                double d;
-                const char *str;
-                int fd;
-        } v;
+        BasicValue v;
         struct json_object *j;
         int r;
 
@@ -364,13 +376,7 @@ static int container_to_json(sd_bus_message *m, char type, const char *contents,
                 char buf[INET6_ADDRSTRLEN + 32];
                 struct json_object *s;
 
-                r = sd_bus_message_enter_container(m, type, contents);
-                if (r < 0)
-                        return r;
-                r = read_in_addr(m, buf, sizeof buf);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
+                r = read_in_addr_struct(m, buf, sizeof buf);
                 if (r < 0)
                         return r;
                 s = json_object_new_string(buf);
@@ -421,21 +427,12 @@ static int value_to_json(sd_bus_message *m, struct json_object **ret) {
         char type;
         int r;
 
-        r = sd_bus_message_peek_type(m, &type, &contents);
+        r = peek_value(m, &type, &contents);
         if (r < 0)
                 return r;
-        if (r == 0)
-                return -EBADMSG;
-
-        switch (type) {
-        case SD_BUS_TYPE_ARRAY:
-        case SD_BUS_TYPE_STRUCT:
-        case SD_BUS_TYPE_DICT_ENTRY:
-        case SD_BUS_TYPE_VARIANT:
+        if (type_is_container(type))
                 return container_to_json(m, type, contents, ret);
-        default:
-                return basic_to_json(m, type, ret);
-        }
+        return basic_to_json(m, type, ret);
 }
 
 int bus_property_to_json(sd_bus_message *m, const char *name, struct json_object **ret) {
@@ -443,10 +440,10 @@ int bus_property_to_json(sd_bus_message *m, const char *name, struct json_object
         char type;
         int r;
 
-        r = sd_bus_message_peek_type(m, &type, &contents);
+        r = peek_value(m, &type, &contents);
         if (r < 0)
                 return r;
-        if (r == 0 || type != SD_BUS_TYPE_VARIANT)
+        if (type != SD_BUS_TYPE_VARIANT)
                 return -EBADMSG;
 
         if (streq_ptr(name, "AllowedCPUs") && streq(contents, "ay")) {
@@ -474,40 +471,75 @@ int bus_property_to_json(sd_bus_message *m, const char *name, struct json_object
 
 /* ---- all properties --------------------------------------------------------------------------- */
 
-int bus_print_properties(sd_bus_message *reply, char **filter, bool value_only, FILE *f) {
+/* Walks an a{sv}: for each property in filter (all if NULL), calls cb with m at the variant, which
+ * cb reads (or skips); the others are skipped. */
+typedef int (*PropertyCallback)(sd_bus_message *m, const char *name, void *userdata);
+
+static int bus_message_foreach_property(sd_bus_message *m, char **filter, PropertyCallback cb, void *userdata) {
         int r;
 
-        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                _cleanup_free_ char *text = NULL;
+        while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
                 const char *name;
 
-                r = sd_bus_message_read(reply, "s", &name);
+                r = sd_bus_message_read(m, "s", &name);
                 if (r < 0)
                         return r;
-                if (filter && !strv_contains(filter, name)) {
-                        r = sd_bus_message_skip(reply, "v");
-                        if (r < 0)
-                                return r;
-                } else {
-                        r = bus_property_to_text(reply, name, &text);
-                        if (r < 0)
-                                return r;
-                        if (value_only)
-                                fprintf(f, "%s\n", text);
-                        else
-                                fprintf(f, "%s=%s\n", name, text);
-                }
-                r = sd_bus_message_exit_container(reply);
+                if (filter && !strv_contains(filter, name))
+                        r = sd_bus_message_skip(m, "v");
+                else
+                        r = cb(m, name, userdata);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
         }
         if (r < 0)
                 return r;
-        r = sd_bus_message_exit_container(reply);
+        r = sd_bus_message_exit_container(m);
         return r < 0 ? r : 0;
+}
+
+typedef struct PrintContext {
+        bool value_only;
+        FILE *f;
+} PrintContext;
+
+static int print_property(sd_bus_message *m, const char *name, void *userdata) {
+        PrintContext *p = userdata;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = bus_property_to_text(m, name, &text);
+        if (r < 0)
+                return r;
+        if (p->value_only)
+                fprintf(p->f, "%s\n", text);
+        else
+                fprintf(p->f, "%s=%s\n", name, text);
+        return 0;
+}
+
+int bus_print_properties(sd_bus_message *reply, char **filter, bool value_only, FILE *f) {
+        PrintContext p = { .value_only = value_only, .f = f };
+
+        return bus_message_foreach_property(reply, filter, print_property, &p);
+}
+
+static int add_property_json(sd_bus_message *m, const char *name, void *userdata) {
+        struct json_object *obj = userdata;
+        _cleanup_json_ struct json_object *v = NULL;
+        int r;
+
+        r = bus_property_to_json(m, name, &v);
+        if (r < 0)
+                return r;
+        if (json_object_object_add(obj, name, TAKE_PTR(v)) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 int bus_properties_to_json(sd_bus_message *reply, char **filter, struct json_object **ret) {
@@ -518,34 +550,7 @@ int bus_properties_to_json(sd_bus_message *reply, char **filter, struct json_obj
         if (!obj)
                 return -ENOMEM;
 
-        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                _cleanup_json_ struct json_object *v = NULL;
-                const char *name;
-
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r < 0)
-                        return r;
-                if (filter && !strv_contains(filter, name)) {
-                        r = sd_bus_message_skip(reply, "v");
-                        if (r < 0)
-                                return r;
-                } else {
-                        r = bus_property_to_json(reply, name, &v);
-                        if (r < 0)
-                                return r;
-                        if (json_object_object_add(obj, name, TAKE_PTR(v)) < 0)
-                                return -ENOMEM;
-                }
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(reply);
+        r = bus_message_foreach_property(reply, filter, add_property_json, obj);
         if (r < 0)
                 return r;
 
@@ -737,51 +742,37 @@ static int read_mapped(sd_bus_message *m, const PropertyMap *p, ContainerInfo *i
         return -EINVAL;
 }
 
-int container_info_read(sd_bus_message *reply, ContainerInfo *info) {
+static int read_info_property(sd_bus_message *m, const char *name, void *userdata) {
+        ContainerInfo *info = userdata;
+        const PropertyMap *p = NULL;
+        const char *contents;
         int r;
 
-        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "{sv}");
+        r = sd_bus_message_peek_type(m, NULL, &contents);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                const PropertyMap *p = NULL;
-                const char *name, *contents;
-
-                r = sd_bus_message_read(reply, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(reply, NULL, &contents);
-                if (r < 0)
-                        return r;
-                for (size_t k = 0; k < ELEMENTSOF(container_info_map); k++)
-                        if (streq(container_info_map[k].name, name)) {
-                                p = container_info_map + k;
-                                break;
-                        }
-
-                /* A property we do not know, or of another type than we expect, is skipped: status
-                 * shows what it can rather than fail on a newer daemon. */
-                if (!p || !streq(contents, p->signature))
-                        r = sd_bus_message_skip(reply, "v");
-                else {
-                        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_VARIANT, contents);
-                        if (r < 0)
-                                return r;
-                        r = read_mapped(reply, p, info);
-                        if (r < 0)
-                                return r;
-                        r = sd_bus_message_exit_container(reply);
+        for (size_t k = 0; k < ELEMENTSOF(container_info_map); k++)
+                if (streq(container_info_map[k].name, name)) {
+                        p = container_info_map + k;
+                        break;
                 }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
+
+        /* A property we do not know, or of another type than we expect, is skipped: status shows
+         * what it can rather than fail on a newer daemon. */
+        if (!p || !streq(contents, p->signature))
+                return sd_bus_message_skip(m, "v");
+
+        r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents);
         if (r < 0)
                 return r;
-        r = sd_bus_message_exit_container(reply);
-        return r < 0 ? r : 0;
+        r = read_mapped(m, p, info);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+int container_info_read(sd_bus_message *reply, ContainerInfo *info) {
+        return bus_message_foreach_property(reply, /* filter= */ NULL, read_info_property, info);
 }
 
 static void print_field(FILE *f, const char *label, const char *fmt, ...) _printf_(3, 4);

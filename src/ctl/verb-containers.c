@@ -188,30 +188,8 @@ int verb_create(int argc, char *argv[]) {
 /* ---- start, stop, kill, rm, wait -------------------------------------------------------------- */
 
 int verb_start(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r, ret = 0;
-
-        r = ctl_bus_open(&bus);
-        if (r < 0)
-                return r;
-
-        for (int i = 0; i < argc; i++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                r = manager_call(
-                        bus,
-                        "StartContainer",
-                        BUS_TIMEOUT_DEFAULT,
-                        &error,
-                        /* ret_reply= */ NULL,
-                        "s",
-                        argv[i]);
-                if (r < 0 && ret == 0)
-                        ret = log_bus_error(r, &error, "Failed to start container");
-                else if (r < 0)
-                        (void) log_bus_error(r, &error, "Failed to start container");
-        }
-        return ret;
+        return manager_call_for_each(
+                argc, argv, "StartContainer", BUS_TIMEOUT_DEFAULT, "Failed to start container", "s");
 }
 
 static int set_stop_timeout(sd_bus *bus, const char *name, uint64_t usec, sd_bus_error *error) {
@@ -268,63 +246,27 @@ int verb_stop(int argc, char *argv[]) {
 }
 
 int verb_kill(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r, ret = 0;
-
-        r = ctl_bus_open(&bus);
-        if (r < 0)
-                return r;
-
-        for (int i = 0; i < argc; i++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                r = manager_call(
-                        bus,
-                        "KillContainer",
-                        BUS_TIMEOUT_DEFAULT,
-                        &error,
-                        /* ret_reply= */ NULL,
-                        "ssi",
-                        argv[i],
-                        arg_kill_whom,
-                        (int32_t) arg_signal);
-                if (r < 0) {
-                        r = log_bus_error(r, &error, "Failed to kill container");
-                        if (ret == 0)
-                                ret = r;
-                }
-        }
-        return ret;
+        return manager_call_for_each(
+                argc,
+                argv,
+                "KillContainer",
+                BUS_TIMEOUT_DEFAULT,
+                "Failed to kill container",
+                "ssi",
+                arg_kill_whom,
+                (int32_t) arg_signal);
 }
 
 int verb_remove(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r, ret = 0;
-
-        r = ctl_bus_open(&bus);
-        if (r < 0)
-                return r;
-
-        for (int i = 0; i < argc; i++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                /* with force the daemon stops it first, which takes as long as the stop timeout */
-                r = manager_call(
-                        bus,
-                        "RemoveContainer",
-                        arg_force ? BUS_TIMEOUT_INFINITE : BUS_TIMEOUT_DEFAULT,
-                        &error,
-                        /* ret_reply= */ NULL,
-                        "sb",
-                        argv[i],
-                        (int) arg_force);
-                if (r < 0) {
-                        r = log_bus_error(r, &error, "Failed to remove container");
-                        if (ret == 0)
-                                ret = r;
-                }
-        }
-        return ret;
+        /* with force the daemon stops it first, which takes as long as the stop timeout */
+        return manager_call_for_each(
+                argc,
+                argv,
+                "RemoveContainer",
+                arg_force ? BUS_TIMEOUT_INFINITE : BUS_TIMEOUT_DEFAULT,
+                "Failed to remove container",
+                "sb",
+                (int) arg_force);
 }
 
 int exit_code_from_wait(int32_t status, int32_t signo) {

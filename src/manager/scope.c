@@ -87,6 +87,11 @@ static void systemd_queue_dispatch(Manager *m) {
         }
 }
 
+int systemd_new_call(Manager *m, const char *method, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(m->bus, ret, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                              "org.freedesktop.systemd1.Manager", method);
+}
+
 int systemd_call(Manager *m, sd_bus_message *call, SystemdCallback cb, void *userdata) {
         SystemdCall *c;
         int r;
@@ -302,9 +307,7 @@ static int on_start_transient_unit(sd_bus_message *reply, void *userdata, sd_bus
                         c->spawn_retries_hint = n;
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 
-                        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1",
-                                                           "/org/freedesktop/systemd1",
-                                                           "org.freedesktop.systemd1.Manager", "ResetFailedUnit");
+                        r = systemd_new_call(c->manager, "ResetFailedUnit", &m);
                         if (r >= 0)
                                 r = sd_bus_message_append(m, "s", c->unit);
                         if (r >= 0)
@@ -335,8 +338,7 @@ static int scope_start_send(Container *c, bool retry) {
         Manager *mgr = c->manager;
         int r;
 
-        r = sd_bus_message_new_method_call(mgr->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        r = systemd_new_call(mgr, "StartTransientUnit", &m);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "ss", c->unit, "fail");
@@ -405,9 +407,7 @@ int scope_update(Container *c, int mask, sd_bus_message *message) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1",
-                                           "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                                           "SetUnitProperties");
+        r = systemd_new_call(c->manager, "SetUnitProperties", &m);
         if (r < 0)
                 return r;
         /* runtime=true: a daemon-reload keeps them (they live in /run), nothing is written to /etc */
@@ -865,8 +865,7 @@ int scope_freeze(Container *c, bool freeze, sd_bus_message *message) {
         }
 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", freeze ? "FreezeUnit" : "ThawUnit");
+        r = systemd_new_call(c->manager, freeze ? "FreezeUnit" : "ThawUnit", &m);
         if (r < 0)
                 return r;
         r = sd_bus_message_append(m, "s", c->unit);

@@ -39,6 +39,9 @@ int scope_freeze(Container *c, bool freeze, sd_bus_message *message);
 /* Reads a live figure: MemoryCurrent, CPUUsageNSec, TasksCurrent, IOReadBytes, IOWriteBytes. */
 int scope_read_figure(Container *c, const char *property, uint64_t *ret);
 
+/* A new org.freedesktop.systemd1.Manager method call, to append to and pass to systemd_call(). */
+int systemd_new_call(Manager *m, const char *method, sd_bus_message **ret);
+
 /* A generic asynchronous call to systemd, queued past 100 in flight. */
 typedef int (*SystemdCallback)(sd_bus_message *reply, void *userdata, sd_bus_error *error);
 int systemd_call(Manager *m, sd_bus_message *call, SystemdCallback cb, void *userdata);
