@@ -842,6 +842,8 @@ int manager_load_images(Manager *m) {
         d = fdopendir(fcntl(images_fd, F_DUPFD_CLOEXEC, 3));
         if (!d)
                 return log_error_errno(errno, "Failed to read %s: %m", images);
+        /* a dup shares the file offset, which remove_temporaries() left at the end */
+        rewinddir(d);
         while ((de = readdir(d))) {
                 Image *i;
 

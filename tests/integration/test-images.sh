@@ -43,6 +43,14 @@ compare_with_umoci img/tar:gz "$FIX/UB/rootfs"
 vesselctl import - img/tar:xz <"$FIX/rootfs.tar.xz" >/dev/null
 compare_with_umoci img/tar:xz "$FIX/UB/rootfs"
 
+# the store outlives vesseld: every image is there again after a restart, the same
+before=$(vcall ListImages | tr ' ' '\n' | grep -c '^"img/\|^"vessel/' || true)
+systemctl restart vesseld.service
+after=$(vcall ListImages | tr ' ' '\n' | grep -c '^"img/\|^"vessel/' || true)
+[ "$before" -ge 7 ] || fail "only $before images listed before the restart"
+assert_eq "$before" "$after" "images after a restart of vesseld"
+compare_with_umoci img/oci:latest "$FIX/U/rootfs"
+
 # the image's properties
 out=$(vesselctl image-status img/oci)
 assert_contains "$out" "Entrypoint: /bin/sh" "entrypoint shown"
