@@ -104,6 +104,10 @@ unsigned container_spawn_may_retry(Container *c) {
         return ++c->spawn->retries;
 }
 
+unsigned container_spawn_retries(Container *c) {
+        return c->spawn ? c->spawn->retries : 0;
+}
+
 int container_spawn_schedule(Container *c, uint64_t usec, sd_event_time_handler_t handler) {
         ContainerSpawn *s = c->spawn;
 

@@ -59,7 +59,6 @@ struct Container {
         int pending_exit_status, pending_exit_signal;
 
         ContainerSpawn *spawn; /* start in progress */
-        unsigned spawn_retries_hint;
         PendingCall *start_waiters, *exit_waiters, *stop_waiters, *remove_waiters, *queued;
         sd_event_source *stop_timer, *restart_timer;
 
@@ -146,6 +145,7 @@ void container_spawn_scope_done(Container *c, int r, const char *reason);
 int manager_init_binary_load(Manager *m);
 
 unsigned container_spawn_may_retry(Container *c);
+unsigned container_spawn_retries(Container *c);
 int container_spawn_schedule(Container *c, uint64_t usec, sd_event_time_handler_t handler);
 bool container_spawn_scope_is_done(Container *c);
 const char *container_spawn_set_job(Container *c, const char *job);

@@ -278,7 +278,7 @@ static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static int on_reset_failed(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Container *c = userdata;
-        unsigned n = c->spawn ? c->spawn_retries_hint : 0;
+        unsigned n = container_spawn_retries(c);
         int r;
 
         if (!c->spawn)
@@ -301,10 +301,8 @@ static int on_start_transient_unit(sd_bus_message *reply, void *userdata, sd_bus
         if (sd_bus_error_is_set(error)) {
                 /* A failed leftover of an earlier container of this name: reset it and try once more,
                  * as crun does. */
-                unsigned n;
                 if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") && c->spawn &&
-                    (n = container_spawn_may_retry(c)) > 0) {
-                        c->spawn_retries_hint = n;
+                    container_spawn_may_retry(c) > 0) {
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 
                         r = systemd_new_call(c->manager, "ResetFailedUnit", &m);
