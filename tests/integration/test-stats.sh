@@ -97,12 +97,14 @@ vesselctl stats st1 >"$T/stream" 2>&1 &
 streamer=$!
 sleep 2.8
 kill "$streamer"
+# bounded: a stats that does not end on SIGTERM is a failure, not a hung suite
+wait_until 10 sh -c "! kill -0 $streamer 2>/dev/null" || { kill -9 "$streamer"; fail "stats did not end on SIGTERM"; }
 rc=0; wait "$streamer" || rc=$?
 assert_eq 0 "$rc" "stats ends cleanly when interrupted"
 n=$(grep -c '^NAME ' "$T/stream")
 [ "$n" -ge 2 ] && [ "$n" -le 4 ] || fail "$n tables in 2.8 s: $(cat "$T/stream")"
 grep -q $'\e' "$T/stream" && fail "escape sequences on a pipe"
-script -qec "timeout -s INT 2.8 vesselctl stats st1" /dev/null >"$T/tty" 2>&1 || true
+timeout -k 5 20 script -qec "timeout -k 3 -s INT 2.8 vesselctl stats st1" /dev/null >"$T/tty" 2>&1 || true
 n=$(grep -o $'\e\\[2J' "$T/tty" | wc -l)
 [ "$n" -ge 2 ] || fail "$n redraws on a terminal: $(cat -v "$T/tty")"
 
