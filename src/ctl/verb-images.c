@@ -138,14 +138,21 @@ static void draw_progress(sd_bus *bus, const char *path) {
         fflush(stderr);
 }
 
+/* ^C (and SIGTERM) cancel the transfer. Caught from the start of the verb, before the call that makes
+ * the transfer: one that came in between would be lost (and a shell's background job even ignores
+ * SIGINT until we set a handler). */
+static void catch_interrupts(void) {
+        struct sigaction sa = { .sa_handler = on_sigint };
+
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+}
+
 static int wait_transfer(sd_bus *bus, Wait *w, const char *path, const char *what) {
         bool tty = isatty(STDERR_FILENO);
         bool cancel_sent = false;
-        struct sigaction sa = { .sa_handler = on_sigint }, old_int, old_term;
         int r;
 
-        (void) sigaction(SIGINT, &sa, &old_int);
-        (void) sigaction(SIGTERM, &sa, &old_term);
         while (!w->done) {
                 if (interrupted && !cancel_sent) {
                         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -163,8 +170,6 @@ static int wait_transfer(sd_bus *bus, Wait *w, const char *path, const char *wha
                 if (r < 0 && r != -EINTR)
                         return log_error_errno(r, "Connection to vesseld lost: %m");
         }
-        (void) sigaction(SIGINT, &old_int, NULL);
-        (void) sigaction(SIGTERM, &old_term, NULL);
         if (tty)
                 fprintf(stderr, "\r\033[K");
 
@@ -204,6 +209,8 @@ int verb_import(int argc, char *argv[]) {
         _cleanup_(wait_done) Wait w = {};
         _cleanup_close_ int fd = -EBADF;
         const char *file = argv[0], *name = argc > 1 ? argv[1] : "", *path;
+
+        catch_interrupts();
         int r;
 
         if (streq(file, "-"))
@@ -244,6 +251,8 @@ int verb_export(int argc, char *argv[]) {
         _cleanup_close_ int fd = -EBADF;
         const char *what = argv[0], *file = argv[1], *path, *method = "ExportImage", *format = arg_format;
         bool regular;
+
+        catch_interrupts();
         struct stat st;
         int r;
 

@@ -299,6 +299,11 @@ int verb_stats(int argc, char *argv[]) {
         bool once = arg_no_stream || arg_json, redraw;
         int r;
 
+        /* ^C ends the stream; the last table stays on the screen. Caught from the start: a signal
+         * before the handler is set would end us uncleanly (or be ignored, in a background job). */
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+
         r = ctl_bus_open(&bus);
         if (r < 0)
                 return r;
@@ -306,7 +311,7 @@ int verb_stats(int argc, char *argv[]) {
         c.host_memory = read_host_memory();
         c.by_name = argc > 0;
 
-        for (int i = 0; i < argc; i++) {
+        for (int i = 0; i < argc && !stats_interrupted; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_free_ char *path = NULL;
 
@@ -318,10 +323,6 @@ int verb_stats(int argc, char *argv[]) {
                 if (entry_add(&c, argv[i], path) < 0)
                         return log_oom();
         }
-
-        /* ^C ends the stream; the last table stays on the screen */
-        (void) sigaction(SIGINT, &sa, NULL);
-        (void) sigaction(SIGTERM, &sa, NULL);
 
         /* CPU % needs two samples: the first table comes after a short one */
         r = stats_sample_all(&c);
