@@ -40,13 +40,11 @@ void container_emit_changed(Container *c, const char *property, ...) {
 
 int bus_container_method_start(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Container *c = ASSERT_PTR(userdata);
-        Settings s;
         int r;
 
         r = bus_verify_caller_privileged(m, error);
         if (r <= 0)
                 return r;
-        settings_init(&s);
         r = container_start(c, m, error);
         return r < 0 ? r : 1;
 }

@@ -322,13 +322,13 @@ static int connect_system_bus(Manager *m) {
         if (!c)
                 return log_oom();
         c->manager = m;
-        c->bus = sd_bus_ref(bus);
+        /* the Connection holds the reference; m->bus borrows it */
+        c->bus = TAKE_PTR(bus);
         c->next = m->connections;
         if (c->next)
                 c->next->prev = c;
         m->connections = c;
-        m->bus = TAKE_PTR(bus);
-        sd_bus_unref(m->bus); /* the Connection holds the reference */
+        m->bus = c->bus;
         return 1;
 }
 

@@ -287,7 +287,7 @@ static int apply_t(Settings *s, const char *name, uint64_t v, CgroupLayout layou
         char buf[FORMAT_BYTES_MAX];
 
         if (STR_IN_SET(name, "MemoryMax", "MemoryHigh", "MemoryLow", "MemorySwapMax")) {
-                if (streq(name, "MemorySwapMax") ? false : settings_validate_memory(v) < 0)
+                if (!streq(name, "MemorySwapMax") && settings_validate_memory(v) < 0)
                         return INVALID(error, name, "%" PRIu64 " bytes (%s) is below the 4M minimum.", v,
                                        format_bytes(buf, sizeof buf, v));
                 if (layout == CGROUP_LAYOUT_LEGACY && STR_IN_SET(name, "MemoryHigh", "MemorySwapMax"))
