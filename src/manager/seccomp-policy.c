@@ -68,6 +68,14 @@ int seccomp_default_compile(void **ret_bpf, size_t *ret_size) {
         if (r < 0)
                 goto finish;
 
+        /* A binary tree of syscall numbers, not a list: a process pays for the filter on every
+         * syscall, and the kernel once per syscall number when it loads it (it computes which
+         * numbers are always allowed by running the filter for each), so the load of a list of
+         * a few hundred instructions costs ~0.4 ms of every container's start; the tree a fraction. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r < 0)
+                goto finish;
+
         for (const char *const *n = seccomp_default_denied; *n; n++) {
                 int nr = seccomp_syscall_resolve_name(*n);
                 if (nr == __NR_SCMP_ERROR)
