@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "bus-util.h"
@@ -63,24 +64,9 @@ int bus_path_label(const char *path, const char *prefix, char **ret_name) {
         return sd_bus_path_decode(path, prefix, ret_name);
 }
 
-int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
+static int bus_open_address(const char *addr, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *addr;
         int r;
-
-        /* $VESSEL_ADDRESS overrides everything: tests and the demo point it at a box's socket. */
-        addr = getenv("VESSEL_ADDRESS");
-        if (!addr) {
-                r = sd_bus_open_system(&bus);
-                if (r >= 0) {
-                        if (ret_is_private)
-                                *ret_is_private = false;
-                        *ret = TAKE_PTR(bus);
-                        return 0;
-                }
-                /* No system bus (a rescue shell, a host without dbus): vesseld.socket still listens. */
-                addr = "unix:path=" VESSEL_PRIVATE_SOCKET;
-        }
 
         r = sd_bus_new(&bus);
         if (r < 0)
@@ -96,8 +82,50 @@ int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
         r = sd_bus_start(bus);
         if (r < 0)
                 return r;
-        if (ret_is_private)
-                *ret_is_private = true;
         *ret = TAKE_PTR(bus);
         return 0;
+}
+
+int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *addr;
+        int r;
+
+        /* $VESSEL_ADDRESS overrides everything: tests and the demo point it at a box's socket. */
+        addr = getenv("VESSEL_ADDRESS");
+        if (addr) {
+                r = bus_open_address(addr, &bus);
+                if (r < 0)
+                        return r;
+                if (ret_is_private)
+                        *ret_is_private = true;
+                *ret = TAKE_PTR(bus);
+                return 0;
+        }
+
+        /* Root talks to vesseld directly, as systemctl does with systemd: no dbus-daemon in between
+         * (two hops less per message) and vesseld knows who called from the socket itself. Anyone
+         * else, or root where the socket is not there, goes through the system bus and its policy. */
+        if (geteuid() == 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, &bus) >= 0) {
+                if (ret_is_private)
+                        *ret_is_private = true;
+                *ret = TAKE_PTR(bus);
+                return 0;
+        }
+
+        r = sd_bus_open_system(&bus);
+        if (r >= 0) {
+                if (ret_is_private)
+                        *ret_is_private = false;
+                *ret = TAKE_PTR(bus);
+                return 0;
+        }
+        /* No system bus (a rescue shell, a host without dbus): vesseld.socket may still listen. */
+        if (geteuid() != 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, &bus) >= 0) {
+                if (ret_is_private)
+                        *ret_is_private = true;
+                *ret = TAKE_PTR(bus);
+                return 0;
+        }
+        return r;
 }

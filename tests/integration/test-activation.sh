@@ -2,6 +2,7 @@
 # vesseld is started on demand by the bus and by its socket, answers both, refuses unprivileged
 # callers what the policy reserves for root (and checks itself too), and stops cleanly on SIGTERM.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vessel.sh"
 
 systemctl stop vesseld.service
 assert_eq inactive "$(systemctl is-active vesseld.service || true)" "vesseld stopped before the test"
@@ -23,8 +24,31 @@ busctl call io.vessel1 /io/vessel1 org.freedesktop.DBus.ObjectManager GetManaged
 busctl --address=unix:path=/run/vessel/io.vessel1 introspect io.vessel1 /io/vessel1 | grep -q CreateContainer \
     || fail "private introspection lacks CreateContainer"
 
-# vesselctl, root and not
+# the private endpoint takes match rules (and has none to keep: every signal goes to every
+# connection), so bus clients that subscribe work there unchanged
+busctl --address=unix:path=/run/vessel/io.vessel1 call org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus AddMatch s "type='signal',sender='io.vessel1'" >/dev/null || fail "AddMatch on the private socket"
+busctl --address=unix:path=/run/vessel/io.vessel1 call org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus RemoveMatch s "type='signal',sender='io.vessel1'" >/dev/null || fail "RemoveMatch on the private socket"
+
+# vesselctl, root and not: root talks to the private socket (what its connection's peer is bound to) ...
 vesselctl list >/dev/null
+vcall RunContainer 'ssa(sv)' act1 "$IMAGE" 2 Command as 2 sleep 1000 Network s none >/dev/null
+on_exit vcleanup act1
+vesselctl wait act1 >/dev/null &
+waiter=$!
+wait_until 5 sh -c 'ss -xp | grep -q "\"vesselctl\""'
+peer=$(ss -xp | awk '/"vesselctl"/ { print $8 }')
+assert_eq /run/vessel/io.vessel1 "$(ss -x | awk -v p="$peer" '$6 == p { print $5 }')" "vesselctl as root on the private socket"
+kill "$waiter"
+vcall RemoveContainer sb act1 true >/dev/null
+# ... and through the bus where that socket is not there
+systemctl stop vesseld.socket vesseld.service
+[ ! -e /run/vessel/io.vessel1 ] || fail "the private socket outlived vesseld.socket"
+assert_contains "$(vesselctl list 2>&1)" "NAME" "vesselctl as root without the private socket (bus activation)"
+assert_eq active "$(systemctl is-active vesseld.service)" "bus-activated by vesselctl"
+systemctl stop vesseld.service
+systemctl start vesseld.socket
 as_user vesselctl list >/dev/null || fail "vesselctl list as nobody"
 assert_contains "$(vesselctl list --json)" "[" "vesselctl list --json"
 as_user env VESSEL_ADDRESS=unix:path=/run/vessel/io.vessel1 vesselctl list >/dev/null \
