@@ -50,6 +50,7 @@
 #include "image.h"
 #include "fd-util.h"
 #include "log.h"
+#include "netns-pool.h"
 #include "scope.h"
 #include "settings.h"
 #include "string-util.h"
@@ -136,6 +137,7 @@ typedef struct ChildArgs {
         int out_pipe[2], err_pipe[2];
         const char *rundir;
         int userns_fd; /* PrivateUsers: the container's user namespace, else -EBADF */
+        int netns_fd;  /* a network namespace from the pool to join, else -EBADF */
         const char *root;
         const char *lower, *upper, *work;
 } ChildArgs;
@@ -602,6 +604,39 @@ static char *child_idmap_lowers(ChildArgs *a) {
         return TAKE_PTR(result);
 }
 
+typedef struct AppStart {
+        int sync_fd;
+        Container *container;
+        AppParams params;
+} AppStart;
+
+static int app_main(void *userdata) {
+        AppStart *start = userdata;
+
+        child_exec_app(start->sync_fd, start->container, &start->params);
+}
+
+/* The app's process, as vfork() makes one: in our memory, on a stack of its own, while we wait for
+ * its exec (or its death). fork() would copy the page tables of all of vesseld's memory, which we
+ * still have, only for the exec to throw them away. Everything the app does until its exec touches
+ * only what we no longer need, or what it sets up for itself (environ, restored below). */
+static pid_t app_spawn(AppStart *start) {
+        const size_t stack_size = 1024 * 1024;
+        char **saved_environ = environ;
+        void *stack;
+        pid_t pid;
+
+        stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return -errno;
+        pid = clone(app_main, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, start);
+        if (pid < 0)
+                pid = -errno;
+        environ = saved_environ;
+        (void) munmap(stack, stack_size);
+        return pid;
+}
+
 _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         const Settings *s = &c->settings;
         Manager *m = c->manager;
@@ -622,6 +657,18 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
 
         /* If vesseld dies before the container runs, the container goes too: nothing half-made. */
         CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "prctl() failed: %m");
+
+        if (a->netns_fd >= 0) {
+                CHILD_CHECK(STEP_NETWORK, setns(a->netns_fd, CLONE_NEWNET), "Failed to join the network namespace: %m");
+                a->netns_fd = safe_close(a->netns_fd);
+        }
+        /* lo, in every namespace but the host's; the rest of the network once the parent made it */
+        if (s->network != NETWORK_HOST) {
+                int nr = network_setup_child_loopback();
+                if (nr < 0)
+                        child_fail(a->sync_fd, STEP_NETWORK, nr, "Failed to bring up the loopback device: %s",
+                                   strerror(-nr));
+        }
 
         /* (2) the root */
         CHILD_CHECK(STEP_MOUNT, mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL),
@@ -652,12 +699,22 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         CHILD_CHECK(STEP_PIVOT, umount2(".", MNT_DETACH), "Failed to detach the old root: %m");
         CHILD_CHECK(STEP_PIVOT, chdir("/"), "chdir(/) failed: %m");
 
+        /* what needs no scope yet: the bounding set (the effective set still has what the mounts
+         * below take), and what a user expects of a container (Docker's default) as its file limit;
+         * we keep what we have where the kernel's nr_open is lower */
+        child_drop_bounding(a->sync_fd, s);
+        struct rlimit nofile = { 1048576, 1048576 };
+        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) {
+                nofile = (struct rlimit) { 524288, 524288 };
+                (void) setrlimit(RLIMIT_NOFILE, &nofile);
+        }
+
         /* (2) → (3): wait for the scope */
         n = recv(a->sync_fd, &go, sizeof go, 0);
         if (n <= 0)
                 _exit(125); /* the parent gave up on us */
 
-        /* (4) the network: our end of the veth is here since (1); lo up, eth0's address, the route */
+        /* (4) the network: our end of the veth is here since (1); eth0's address, the route */
         int nr = network_setup_child(c);
         if (nr < 0)
                 child_fail(a->sync_fd, STEP_NETWORK, nr, "Failed to configure the container's network: %s",
@@ -669,16 +726,6 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         /* From here on we outlive vesseld. */
         CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "prctl() failed: %m");
 
-        child_drop_bounding(a->sync_fd, s);
-
-        /* what a user expects of a container (Docker's default); keep what we have where the kernel's
-         * nr_open is lower */
-        struct rlimit nofile = { 1048576, 1048576 };
-        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) {
-                nofile = (struct rlimit) { 524288, 524288 };
-                (void) setrlimit(RLIMIT_NOFILE, &nofile);
-        }
-
         /* Signals that arrive between fork() and the two execs stay pending, for vessel-init to
          * forward and for the app to receive; the app unblocks right before its exec. */
         sigfillset(&all);
@@ -689,17 +736,18 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         stdout_fd = s->stdout_fd >= 0 ? s->stdout_fd : a->out_pipe[1];
         stderr_fd = s->stderr_fd >= 0 ? s->stderr_fd : a->err_pipe[1];
 
-        app = fork();
-        CHILD_CHECK(STEP_SETUP, app, "fork() failed: %m");
-        if (app == 0) {
-                AppParams p = {
+        AppStart start = {
+                .sync_fd = a->sync_fd,
+                .container = c,
+                .params = {
                         .argv = s->command,
                         .stdio = { stdin_fd, stdout_fd, stderr_fd },
                         .setsid = true,
                         .userns_fd = a->userns_fd,
-                };
-                child_exec_app(a->sync_fd, c, &p);
-        }
+                },
+        };
+        app = app_spawn(&start);
+        CHILD_CHECK(STEP_SETUP, app, "Failed to start the app's process: %m");
 
         /* The first process becomes vessel-init: pid 1, reaper, log relay. */
         a->out_pipe[1] = safe_close(a->out_pipe[1]);
@@ -1023,6 +1071,13 @@ int userns_make(uint32_t base, int *ret_fd) {
         return 0;
 }
 
+static int open_ns(pid_t pid, const char *type) {
+        char path[64];
+
+        snprintf(path, sizeof path, "/proc/%i/ns/%s", (int) pid, type);
+        return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 int container_read_starttime(pid_t pid, uint64_t *ret) {
         return read_starttime(pid, ret);
 }
@@ -1031,7 +1086,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
         _cleanup_free_ char *rundir = NULL, *statedir = NULL, *root = NULL, *upper = NULL, *work = NULL;
         _cleanup_close_pair_ int sync_pair[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, pidfd = -EBADF;
+        _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
         Manager *m = c->manager;
         ContainerSpawn *s;
         ChildArgs a;
@@ -1084,6 +1139,8 @@ int container_spawn(Container *c, sd_bus_error *error) {
         }
 
         journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
+        if (c->settings.network != NETWORK_HOST)
+                netns_fd = netns_pool_take(m); /* none ready: the clone makes one */
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
                 return -errno;
@@ -1100,6 +1157,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 .err_pipe = { err_pipe[0], err_pipe[1] },
                 .rundir = rundir,
                 .userns_fd = c->userns_fd,
+                .netns_fd = netns_fd,
                 .root = root,
                 .lower = c->lower_dir,
                 .upper = upper,
@@ -1108,7 +1166,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
 
         /* (1) */
         pid = clone_with_pidfd(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-                                       (c->settings.network == NETWORK_HOST ? 0 : CLONE_NEWNET),
+                                       (c->settings.network == NETWORK_HOST || netns_fd >= 0 ? 0 : CLONE_NEWNET),
                                &pidfd);
         if (pid < 0)
                 return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");
@@ -1132,7 +1190,6 @@ int container_spawn(Container *c, sd_bus_error *error) {
         c->leader = pid;
         c->leader_pidfd = TAKE_FD(pidfd);
         c->leader_is_child = true;
-        (void) read_starttime(pid, &c->leader_starttime);
 
         /* Guarded from here: every failure below kills the child, whose exit then does the rest. */
         r = sd_event_add_child_pidfd(m->event, &c->leader_source, c->leader_pidfd, WEXITED, on_leader_exit, c);
@@ -1146,18 +1203,28 @@ int container_spawn(Container *c, sd_bus_error *error) {
         if (r >= 0)
                 r = scope_start(c);
         if (r >= 0) {
-                /* (1) the veth, while systemd works on the scope; a failure ends the child, whose
-                 * EOF reports it like any other */
-                r = network_setup(c, pid);
-                if (r < 0) {
+                /* (1) while systemd works on the scope: the veth, and the cgroups that are ours. A
+                 * failure ends the child, whose EOF reports it like any other. */
+                SpawnStep step = STEP_NETWORK;
+                int k;
+
+                (void) read_starttime(pid, &c->leader_starttime);
+                c->mntns_fd = safe_close(c->mntns_fd);
+                c->mntns_fd = open_ns(pid, "mnt"); /* best effort: without it, the exit is noticed later */
+                k = network_setup(c, pid, netns_fd);
+                if (k >= 0) {
+                        step = STEP_CGROUP;
+                        k = scope_attach_own(c, pid);
+                }
+                if (k < 0) {
                         char text[256];
-                        snprintf(text, sizeof text, "failed to set up the network of %s: %s", c->name, strerror(-r));
+                        snprintf(text, sizeof text, "failed to set up the %s of %s: %s",
+                                 step == STEP_NETWORK ? "network" : "cgroups", c->name, strerror(-k));
                         /* ESRCH: the child failed already (its namespace is gone); its own message is the
                          * one to report */
-                        if (r != -ESRCH)
-                                spawn_fail(c, r, STEP_NETWORK, text);
+                        if (k != -ESRCH)
+                                spawn_fail(c, k, step, text);
                         (void) container_signal_leader(c, SIGKILL);
-                        r = 0;
                 }
         }
         if (r < 0) {
@@ -1166,6 +1233,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
                         (void) waitpid(pid, NULL, 0);
                         c->leader = 0;
                         c->leader_pidfd = safe_close(c->leader_pidfd);
+                        c->mntns_fd = safe_close(c->mntns_fd);
                 }
                 c->spawn = container_spawn_free(s);
                 return sd_bus_error_set_errnof(error, r, "Failed to start container %s: %m", c->name);

@@ -110,6 +110,7 @@ int container_new(Manager *m, const char *name, const char *id, Container **ret)
                 return -ENOMEM;
         settings_init(&c->settings);
         c->leader_pidfd = -EBADF;
+        c->mntns_fd = -EBADF;
         c->oom_fd = -EBADF;
         c->userns_fd = -EBADF;
         c->name = strdup(name);
@@ -157,6 +158,7 @@ Container *container_free(Container *c) {
         sd_event_source_disable_unref(c->stop_timer);
         sd_event_source_disable_unref(c->restart_timer);
         safe_close(c->leader_pidfd);
+        safe_close(c->mntns_fd);
         safe_close(c->userns_fd);
         settings_done(&c->settings);
         free(c->name);
@@ -593,6 +595,16 @@ void container_on_exit(Container *c, int status, int signal) {
                 log_warning("Container %s: the kernel's OOM killer ended a process.", c->name);
         }
 
+        if (!c->start_failed_early) {
+                /* the answers first: what follows can wait, the callers should not */
+                c->exit_status = status;
+                c->exit_signal = signal;
+                c->finished_usec = now_realtime();
+                pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) status, (int32_t) signal);
+        }
+        /* the last reference to the container's mounts: their teardown happens here */
+        c->mntns_fd = safe_close(c->mntns_fd);
+
         if (c->leader > 0 && !c->start_failed_early)
                 (void) machine_unregister(c);
         c->leader_source = sd_event_source_disable_unref(c->leader_source);
@@ -618,19 +630,15 @@ void container_on_exit(Container *c, int status, int signal) {
                 return;
         }
 
-        c->exit_status = status;
-        c->exit_signal = signal;
-        c->finished_usec = now_realtime();
-
         if (container_should_restart(c))
                 container_schedule_restart(c);
         else
                 container_set_state(c, CONTAINER_EXITED);
         container_emit_changed(c, "FinishedTimestamp", "ExitStatus", "ExitSignal", "OOMKilled", NULL);
         (void) container_save(c);
-
-        pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) status, (int32_t) signal);
+        /* a stop is done when everything of the container is gone, the cgroups of ours included */
         pending_calls_reply(&c->stop_waiters, 0, NULL, NULL);
+
         /* after the answers, which should not wait for the journal */
         log_full_errno(status == 0 && signal == 0 ? LOG_DEBUG : LOG_INFO, 0, "Container %s exited, status %i%s%s.",
                        c->name, status, signal ? ", signal SIG" : "", signal ? strempty(signal_to_name(signal)) : "");
@@ -735,8 +743,7 @@ int container_kill(Container *c, const char *whom, int signo, sd_bus_message *me
 
         /* every process of the scope: systemd knows them all */
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                           "org.freedesktop.systemd1.Manager", "KillUnit");
+        r = systemd_new_call(c->manager, "KillUnit", &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "ssi", c->unit, "all", (int32_t) signo);
         if (r >= 0)

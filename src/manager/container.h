@@ -44,6 +44,10 @@ struct Container {
         pid_t leader;              /* host pid of vessel-init, 0 when none */
         uint64_t leader_starttime; /* /proc/PID/stat field 22, to recognize the same process after a restart */
         int leader_pidfd;
+        /* the container's mount namespace, held while it runs: when the leader exits, the kernel's
+         * teardown of its mounts (an RCU grace period) then happens at our close(), after the exit was
+         * reported, not before the exit is noticed */
+        int mntns_fd;
         sd_event_source *leader_source;
         bool leader_is_child;
 

@@ -16,6 +16,7 @@
 #include "image.h"
 #include "log.h"
 #include "manager.h"
+#include "netns-pool.h"
 #include "network.h"
 #include "operation.h"
 #include "parse-util.h"
@@ -31,6 +32,7 @@ int manager_new(Manager **ret) {
                 return -ENOMEM;
         m->private_fd = -EBADF;
         m->init_fd = -EBADF;
+        m->netns_pool_home = -EBADF;
         m->config.max_layer_size = 8ULL << 30;
 
         m->containers = hashmap_new();
@@ -102,6 +104,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->idle_timer);
         safe_close(m->private_fd);
         scope_manager_done(m);
+        netns_pool_done(m);
         m->network = network_free(m->network);
         sd_event_unref(m->event);
 
@@ -379,6 +382,7 @@ int manager_startup(Manager *m, int listen_fd) {
         r = scope_manager_init(m);
         if (r < 0)
                 return r;
+        (void) netns_pool_start(m);
 
         r = manager_load_images(m);
         if (r < 0)

@@ -64,6 +64,17 @@ struct Manager {
         struct SystemdCall *systemd_queue, *systemd_queue_tail;
         Hashmap *jobs; /* job object path → Container */
         sd_bus_slot *job_removed_slot;
+        /* systemd's own socket, /run/systemd/private, as systemctl uses it: calls to systemd take no
+         * detour through dbus-daemon; NULL while we have none, and the system bus serves */
+        sd_bus *systemd_private;
+        sd_bus_slot *private_job_removed_slot;
+        sd_event_source *systemd_reconnect_timer;
+
+        /* netns-pool.c: network namespaces made ahead of time, and the way home after making one */
+        int netns_pool[2];
+        unsigned netns_pool_n;
+        int netns_pool_home;
+        sd_event_source *netns_pool_refill;
 
         uint32_t exec_counter;
 

@@ -122,7 +122,7 @@ int nl_bridge_add(struct mnl_socket *nl, const char *name) {
         return nl_call(nl, nlh, NULL, NULL);
 }
 
-int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char *peer, pid_t peer_pid) {
+int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char *peer, pid_t peer_pid, int peer_netns_fd) {
         char buf[NL_BUFFER_SIZE];
         struct nlmsghdr *nlh = nl_message(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         struct nlattr *info, *data, *peer_nest;
@@ -140,7 +140,10 @@ int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char 
         peer_nest = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
         put_link_header(nlh, 0, false);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-        mnl_attr_put_u32(nlh, IFLA_NET_NS_PID, (uint32_t) peer_pid);
+        if (peer_netns_fd >= 0)
+                mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) peer_netns_fd);
+        else
+                mnl_attr_put_u32(nlh, IFLA_NET_NS_PID, (uint32_t) peer_pid);
         mnl_attr_nest_end(nlh, peer_nest);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, info);

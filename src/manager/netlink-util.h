@@ -23,7 +23,8 @@ int nl_link_index(struct mnl_socket *nl, const char *name);
 int nl_bridge_add(struct mnl_socket *nl, const char *name);
 /* a veth pair: 'name' here, attached to 'master' and up; 'peer' in the network namespace of 'peer_pid',
  * down */
-int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char *peer, pid_t peer_pid);
+/* the peer goes into the network namespace of peer_netns_fd, or where peer_pid lives if that is -1 */
+int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char *peer, pid_t peer_pid, int peer_netns_fd);
 int nl_link_up(struct mnl_socket *nl, int ifindex);
 int nl_link_delete(struct mnl_socket *nl, int ifindex);
 int nl_addr_add(struct mnl_socket *nl, int ifindex, int family, const void *address, unsigned prefixlen);

@@ -377,7 +377,7 @@ int network_prepare(Container *c, sd_bus_error *error) {
         return 0;
 }
 
-int network_setup(Container *c, pid_t pid) {
+int network_setup(Container *c, pid_t pid, int netns_fd) {
         Manager *m = c->manager;
         Network *n = m->network;
         char veth[IFNAMSIZ];
@@ -394,13 +394,13 @@ int network_setup(Container *c, pid_t pid) {
         r = veth_name_from_id(c->id, veth);
         if (r < 0)
                 return r;
-        r = nl_veth_add(n->nl, veth, bridge, CONTAINER_IFNAME, pid);
+        r = nl_veth_add(n->nl, veth, bridge, CONTAINER_IFNAME, pid, netns_fd);
         if (r == -EEXIST) {
                 /* a leftover of this container's earlier run that the kernel has not reaped yet */
                 int old = nl_link_index(n->nl, veth);
                 if (old > 0)
                         (void) nl_link_delete(n->nl, old);
-                r = nl_veth_add(n->nl, veth, bridge, CONTAINER_IFNAME, pid);
+                r = nl_veth_add(n->nl, veth, bridge, CONTAINER_IFNAME, pid, netns_fd);
         }
         if (r < 0)
                 return log_warning_errno(r, "Failed to create veth %s for container %s: %m", veth, c->name);
@@ -412,20 +412,27 @@ int network_setup(Container *c, pid_t pid) {
         return 0;
 }
 
+int network_setup_child_loopback(void) {
+        _cleanup_nl_ struct mnl_socket *nl = NULL;
+        int r;
+
+        /* our own socket: the parent's talks to the host's namespace */
+        r = nl_open(&nl);
+        if (r < 0)
+                return r;
+        return nl_link_up(nl, 1); /* lo is 1 in every namespace (LOOPBACK_IFINDEX) */
+}
+
 int network_setup_child(Container *c) {
         const Settings *s = &c->settings;
         const Network *n = c->manager->network;
         _cleanup_nl_ struct mnl_socket *nl = NULL;
         int r, ifindex;
 
-        if (s->network == NETWORK_HOST)
+        if (s->network != NETWORK_BRIDGE || !c->net.has_address || !n)
                 return 0;
-        /* our own socket: the parent's talks to the host's namespace */
         r = nl_open(&nl);
         if (r < 0)
-                return r;
-        r = nl_link_up(nl, 1); /* lo is 1 in every namespace (LOOPBACK_IFINDEX) */
-        if (r < 0 || s->network != NETWORK_BRIDGE || !c->net.has_address || !n)
                 return r;
 
         ifindex = nl_link_index(nl, CONTAINER_IFNAME);

@@ -27,10 +27,14 @@ void network_forget(Container *c);
 /* Start, before clone3: PortInUse checks, an address. A no-op for none and host. */
 int network_prepare(Container *c, sd_bus_error *error);
 /* Start, after clone3, while the scope job is in flight: bridge, veth (peer "eth0" moved into the
- * child's namespace), nftables, the other containers' /etc/hosts. */
-int network_setup(Container *c, pid_t pid);
-/* In the container's first process, after GO and before exec: lo up; for bridge, eth0's address
- * and the default route. Returns -errno; never logs. */
+ * child's namespace: netns_fd's, or pid's when that is -1), nftables, the other containers'
+ * /etc/hosts. */
+int network_setup(Container *c, pid_t pid, int netns_fd);
+/* In the container's first process, in its network namespace, before GO: lo up. Returns -errno;
+ * never logs. */
+int network_setup_child_loopback(void);
+/* In the container's first process, after GO and before exec: for bridge, eth0's address and the
+ * default route. Returns -errno; never logs. */
 int network_setup_child(Container *c);
 /* Exit, failed start, removal: give everything back. Idempotent. */
 void network_release(Container *c);

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bus-util.h"
 #include "fd-util.h"
@@ -15,6 +16,8 @@
 #include "string-util.h"
 
 #define SYSTEMD_CALLS_MAX 100
+#define SYSTEMD_PRIVATE_SOCKET "/run/systemd/private"
+#define SYSTEMD_RECONNECT_USEC (2 * USEC_PER_SEC)
 
 typedef struct SystemdCall {
         Manager *manager;
@@ -60,7 +63,8 @@ static int systemd_call_send(SystemdCall *c) {
         Manager *m = c->manager;
         int r;
 
-        r = sd_bus_call_async(m->bus, &c->slot, c->call, on_systemd_reply, c, 0);
+        /* the bus the call was made for: systemd's socket, or the system bus (machined's calls) */
+        r = sd_bus_call_async(sd_bus_message_get_bus(c->call), &c->slot, c->call, on_systemd_reply, c, 0);
         if (r < 0)
                 return r;
         m->n_systemd_calls++;
@@ -88,7 +92,7 @@ static void systemd_queue_dispatch(Manager *m) {
 }
 
 int systemd_new_call(Manager *m, const char *method, sd_bus_message **ret) {
-        return sd_bus_message_new_method_call(m->bus, ret, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        return sd_bus_message_new_method_call(systemd_bus(m), ret, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                               "org.freedesktop.systemd1.Manager", method);
 }
 
@@ -153,8 +157,12 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
 
         c = hashmap_remove(m->jobs, path);
         if (!c) {
-                /* The signal may overtake our bookkeeping only if the reply to StartTransientUnit has not
-                 * been processed yet; remember the result on the container then. */
+                /* On systemd's socket we hear of every job, anyone's: an unknown one is not ours (its
+                 * reply comes before its JobRemoved there). On the system bus, where we hear only of
+                 * our own, the signal may overtake our bookkeeping if the reply to StartTransientUnit
+                 * has not been processed yet; remember the result on the container then. */
+                if (sd_bus_message_get_bus(message) != m->bus)
+                        return 0;
                 c = container_by_unit(m, unit);
                 if (!c || !c->spawn)
                         return 0;
@@ -164,6 +172,85 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
 
         container_spawn_scope_done(c, streq(result, "done") ? 0 : -EIO, result);
         return 0;
+}
+
+static int systemd_private_connect(Manager *m);
+
+static int on_systemd_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (systemd_private_connect(m) >= 0)
+                log_info("Calling systemd on %s again.", SYSTEMD_PRIVATE_SOCKET);
+        else if (sd_event_source_set_time_relative(s, SYSTEMD_RECONNECT_USEC) >= 0)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_systemd_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ Container **waiting = NULL;
+        size_t n = 0;
+        unsigned i = 0;
+        void *v;
+        int r;
+
+        /* systemd re-executes (an upgrade): the system bus serves until its socket is back. Calls in
+         * flight fail on their own; a start that waits for its job's end would never hear of it. */
+        log_info("Lost the connection to systemd's private socket; using the system bus until it is back.");
+        m->private_job_removed_slot = sd_bus_slot_unref(m->private_job_removed_slot);
+        m->systemd_private = sd_bus_flush_close_unref(m->systemd_private);
+        waiting = calloc(hashmap_size(m->jobs) + 1, sizeof(Container *));
+        while (waiting && hashmap_iterate(m->jobs, &i, &v, NULL))
+                waiting[n++] = v;
+        for (size_t k = 0; k < n; k++)
+                container_spawn_scope_done(waiting[k], -ECONNRESET, "lost the connection to systemd");
+
+        if (m->systemd_reconnect_timer)
+                r = sd_event_source_set_time_relative(m->systemd_reconnect_timer, SYSTEMD_RECONNECT_USEC);
+        else
+                r = sd_event_add_time_relative(m->event, &m->systemd_reconnect_timer, CLOCK_MONOTONIC,
+                                               SYSTEMD_RECONNECT_USEC, 0, on_systemd_reconnect, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->systemd_reconnect_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule a reconnect to systemd, staying on the system bus: %m");
+        return 0;
+}
+
+static int systemd_private_connect(Manager *m) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (geteuid() != 0 || access(SYSTEMD_PRIVATE_SOCKET, F_OK) < 0)
+                return -ENOENT;
+
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, "unix:path=" SYSTEMD_PRIVATE_SOCKET);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        /* A direct connection has no bus to install match rules on, and its messages carry no sender:
+         * these matches are filters on what systemd sends us, which is every signal it emits. */
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &m->private_job_removed_slot, NULL, "/org/freedesktop/systemd1",
+                                        "org.freedesktop.systemd1.Manager", "JobRemoved", match_job_removed, m);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                        "Disconnected", on_systemd_disconnected, m);
+        if (r < 0) {
+                m->private_job_removed_slot = sd_bus_slot_unref(m->private_job_removed_slot);
+                return log_debug_errno(r, "Cannot use %s, calling systemd through the system bus: %m",
+                                       SYSTEMD_PRIVATE_SOCKET);
+        }
+        m->systemd_private = TAKE_PTR(bus);
+        log_debug("Calling systemd on %s.", SYSTEMD_PRIVATE_SOCKET);
+        return 0;
+}
+
+sd_bus *systemd_bus(Manager *m) {
+        return m->systemd_private ?: m->bus;
 }
 
 int scope_manager_init(Manager *m) {
@@ -176,7 +263,8 @@ int scope_manager_init(Manager *m) {
         if (!m->bus)
                 return 0;
 
-        /* One match for every container; installed before any job exists, so none is missed. */
+        /* One match for every container; installed before any job exists, so none is missed. On the
+         * system bus as well: it serves whenever systemd's own socket does not. */
         r = sd_bus_match_signal_async(m->bus, &m->job_removed_slot, "org.freedesktop.systemd1",
                                       "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                       "JobRemoved", match_job_removed, NULL, m);
@@ -186,6 +274,8 @@ int scope_manager_init(Manager *m) {
         /* No Subscribe(): systemd sends JobRemoved to the client that queued the job anyway, and a
          * subscriber gets every unit's PropertiesChanged and UnitNew/UnitRemoved on top, at a cost to
          * systemd, dbus-daemon and us for every container started. */
+
+        (void) systemd_private_connect(m);
         return 0;
 }
 
@@ -197,6 +287,9 @@ void scope_manager_done(Manager *m) {
         }
         m->systemd_queue_tail = NULL;
         m->job_removed_slot = sd_bus_slot_unref(m->job_removed_slot);
+        m->private_job_removed_slot = sd_bus_slot_unref(m->private_job_removed_slot);
+        m->systemd_private = sd_bus_flush_close_unref(m->systemd_private);
+        m->systemd_reconnect_timer = sd_event_source_disable_unref(m->systemd_reconnect_timer);
         hashmap_free(m->jobs);
         m->jobs = NULL;
 }
@@ -527,6 +620,37 @@ static int cpuset_inherit(const char *path) {
         return 0;
 }
 
+/* The scope's cpuset cgroup, made so that it has its parent's cpus and mems from the start: the
+ * parent (a slice, which in the cpuset hierarchy is ours too) gets them once and clone_children, so
+ * that a container's start writes neither (each write of cpuset.cpus costs the kernel a walk over
+ * the hierarchy). A scope whose parent we could not prepare so gets them copied down. */
+static int cpuset_mkdir(const char *path) {
+        _cleanup_free_ char *parent = strdup(path), *p = NULL;
+        char *slash;
+        int r;
+
+        if (!parent)
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+                *slash = 0;
+                r = cgroup_read("cpuset", parent, "cgroup.clone_children", &p);
+                if (r < 0 || p[0] != '1') {
+                        r = cgroup_mkdir_p("cpuset", parent);
+                        if (r >= 0)
+                                r = cpuset_inherit(parent);
+                        if (r >= 0)
+                                r = cgroup_write("cpuset", parent, "cgroup.clone_children", "1");
+                        if (r < 0)
+                                log_debug_errno(r, "Cannot let %s hand its cpus down, copying them: %m", parent);
+                }
+        }
+        r = cgroup_mkdir_p("cpuset", path);
+        if (r < 0)
+                return r;
+        return cpuset_inherit(path); /* reads only, where clone_children did it */
+}
+
 int scope_update_extra(Container *c, int mask) {
         int r;
 
@@ -603,42 +727,51 @@ static int attach_unified(Container *c, pid_t pid) {
         return 0;
 }
 
-int scope_attach_extra(Container *c, pid_t pid) {
+int scope_attach_own(Container *c, pid_t pid) {
         char buf[32];
+        int r;
+
+        if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY)
+                return 0;
+
+        /* systemd 252 manages neither cpuset nor freezer on v1: those two cgroups are ours, at the
+         * scope's path, and the only cgroup directories we ever create there. Nothing of systemd's is
+         * needed for them, so they are made while systemd works on the scope. */
+        snprintf(buf, sizeof buf, "%i", (int) pid);
+        FOREACH_STRING(ctl, "cpuset", "freezer") {
+                if (streq(ctl, "cpuset"))
+                        r = cpuset_mkdir(c->cgroup_path);
+                else
+                        r = cgroup_mkdir_p(ctl, c->cgroup_path);
+                if (r < 0)
+                        return r;
+                r = cgroup_write(ctl, c->cgroup_path, "cgroup.procs", buf);
+                if (r < 0)
+                        return r;
+        }
+        r = scope_update_extra(c, c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0);
+        if (r < 0)
+                return r;
+
+        /* Where cpuacct is a hierarchy of its own (not co-mounted with cpu, as systemd expects),
+         * systemd leaves it alone and nobody would count the container's CPU time: then a cpuacct
+         * cgroup at the scope's path is ours too. */
+        if (cpuacct_is_separate()) {
+                r = cgroup_mkdir_p("cpuacct", c->cgroup_path);
+                if (r >= 0)
+                        r = cgroup_write("cpuacct", c->cgroup_path, "cgroup.procs", buf);
+        }
+        return r;
+}
+
+int scope_attach_extra(Container *c, pid_t pid) {
         int r;
 
         if (c->manager->cgroup_layout == CGROUP_LAYOUT_UNIFIED)
                 r = attach_unified(c, pid);
-        else {
-                /* systemd 252 manages neither cpuset nor freezer on v1: those two cgroups are ours, at
-                 * the scope's path, and the only cgroup directories we ever create there. */
-                snprintf(buf, sizeof buf, "%i", (int) pid);
-                FOREACH_STRING(ctl, "cpuset", "freezer") {
-                        r = cgroup_mkdir_p(ctl, c->cgroup_path);
-                        if (r < 0)
-                                return r;
-                        if (streq(ctl, "cpuset")) {
-                                r = cpuset_inherit(c->cgroup_path);
-                                if (r < 0)
-                                        return r;
-                        }
-                        r = cgroup_write(ctl, c->cgroup_path, "cgroup.procs", buf);
-                        if (r < 0)
-                                return r;
-                }
-                r = scope_update_extra(c, (c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0) |
-                                                  (c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0));
-
-                /* Where cpuacct is a hierarchy of its own (not co-mounted with cpu, as systemd expects),
-                 * systemd leaves it alone and nobody would count the container's CPU time: then a
-                 * cpuacct cgroup at the scope's path is ours too. */
-                _cleanup_free_ char *acct = strjoin(CGROUP_ROOT "/cpuacct", c->cgroup_path);
-                if (r >= 0 && acct && cpuacct_is_separate() && access(acct, F_OK) < 0) {
-                        r = cgroup_mkdir_p("cpuacct", c->cgroup_path);
-                        if (r >= 0)
-                                r = cgroup_write("cpuacct", c->cgroup_path, "cgroup.procs", buf);
-                }
-        }
+        else
+                /* in systemd's memory cgroup, which exists once the job is done */
+                r = scope_update_extra(c, c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0);
         if (r < 0)
                 return r;
         return scope_watch_oom(c);

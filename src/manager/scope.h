@@ -20,8 +20,11 @@ int scope_update(Container *c, int mask, sd_bus_message *message);
 /* The cgroup path of the scope (below each hierarchy's root), from the slice name. */
 int scope_cgroup_path(const char *slice, const char *unit, char **ret);
 
-/* v1: make cpuset/freezer cgroups of the scope path, write cpuset.cpus and the memory soft limit, and
- * move pid there. v2: move pid into the leaf below the delegated scope. */
+/* v1, while systemd makes the scope: make the cgroups that are ours at the scope's path (cpuset,
+ * freezer, a cpuacct mounted on its own), write cpuset.cpus, and move pid there. */
+int scope_attach_own(Container *c, pid_t pid);
+/* Once the scope exists. v1: write the memory soft limit. v2: move pid into the leaf below the
+ * delegated scope. Both: watch for OOM kills. */
 int scope_attach_extra(Container *c, pid_t pid);
 /* Watches for OOM kills in the scope (memory.events on v2, an eventfd on memory.oom_control on v1). */
 int scope_watch_oom(Container *c);
@@ -41,6 +44,8 @@ int scope_read_figure(Container *c, const char *property, uint64_t *ret);
 
 /* A new org.freedesktop.systemd1.Manager method call, to append to and pass to systemd_call(). */
 int systemd_new_call(Manager *m, const char *method, sd_bus_message **ret);
+/* where calls to systemd go: its private socket when we have it, else the system bus */
+sd_bus *systemd_bus(Manager *m);
 
 /* A generic asynchronous call to systemd, queued past 100 in flight. */
 typedef int (*SystemdCallback)(sd_bus_message *reply, void *userdata, sd_bus_error *error);

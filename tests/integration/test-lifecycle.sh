@@ -1,12 +1,13 @@
 #!/bin/bash
 # The life of a container over D-Bus: create, start, wait, stop, kill, remove; names; states;
-# signals; errors that name what was wrong.
+# signals; errors that name what was wrong; starts while systemd re-executes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vessel.sh"
 
 on_exit vcleanup lc1
 on_exit vcleanup lc2
 on_exit vcleanup lc3
+on_exit vcleanup lc4
 
 # create does not start
 out=$(vcall CreateContainer 'ssa(sv)' lc1 "$IMAGE" 1 Command as 3 sh -c 'echo out; exit 7')
@@ -106,3 +107,17 @@ out=$(vcall ListContainers)
 assert_contains "$out" '"lc2"' "list"
 assert_contains "$out" '"running"' "list state"
 vcall RemoveContainer sb lc2 true >/dev/null
+
+# vesseld calls systemd on its private socket; while systemd re-executes, it uses the system bus,
+# and it goes back once the socket is there again; starts work all along
+vrun_sh lc4 'sleep 1000'
+systemctl daemon-reexec
+for n in lc5 lc6; do
+    vcall RunContainer 'ssa(sv)' $n "$IMAGE" 2 Command as 1 true AutoRemove b true >/dev/null
+    assert_contains "$(vcall WaitContainer s $n)" "ii 0 0" "$n after daemon-reexec"
+done
+wait_until 10 sh -c 'journalctl -u vesseld.service -o cat --no-pager | grep -q "Calling systemd on /run/systemd/private again"'
+vcall RunContainer 'ssa(sv)' lc7 "$IMAGE" 2 Command as 1 true AutoRemove b true >/dev/null
+assert_contains "$(vcall WaitContainer s lc7)" "ii 0 0" "a start once back on systemd's socket"
+assert_eq running "$(vstate lc4)" "a container across daemon-reexec"
+vcall RemoveContainer sb lc4 true >/dev/null

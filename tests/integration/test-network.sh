@@ -104,6 +104,15 @@ vcall RunContainer 'ssa(sv)' nwn "$IMAGE" 2 Command as 2 sleep 1000 Network s no
 assert_eq "lo" "$(cin nwn ip -o link | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')" "none has only lo"
 cin nwn ping -c1 -W2 127.0.0.1 >/dev/null || fail "lo of a none container is not up"
 assert_eq "0" "$(vprop nwn Addresses)" "no address for none"
+# its namespace came from vesseld's pool of ready ones, or was made at its start: its own either way
+nsn=$(readlink /proc/"$(vprop nwn Leader)"/ns/net)
+[ "$nsn" != "$(readlink /proc/self/ns/net)" ] || fail "none shares the host's network namespace"
+for l in $(vcall ListContainers | grep -o '"/io/vessel1/container/[^"]*"' | tr -d '"'); do
+    [ "$l" = /io/vessel1/container/nwn ] && continue
+    p=$(busctl get-property io.vessel1 "$l" io.vessel1.Container Leader | awk '{ print $2 }')
+    [ "$p" = 0 ] && continue
+    [ "$(readlink /proc/"$p"/ns/net)" != "$nsn" ] || fail "nwn shares its network namespace with $l"
+done
 vcall RunContainer 'ssa(sv)' nwh "$IMAGE" 2 Command as 2 sleep 1000 Network s host >/dev/null
 assert_contains "$(cin nwh ip -o link)" "nwr0" "host sees the host's interfaces"
 assert_eq "$(readlink /proc/self/ns/net)" "$(readlink /proc/"$(vprop nwh Leader)"/ns/net)" "host's namespace"
