@@ -886,6 +886,12 @@ void container_spawn_scope_done(Container *c, int r, const char *reason) {
                 goto fail;
         }
         s->go_sent = true;
+        /* after the go: the child's exec does not wait for this */
+        r = scope_watch(c);
+        if (r < 0) {
+                snprintf(text, sizeof text, "failed to set up the cgroups of %s: %s", c->unit, strerror(-r));
+                goto fail;
+        }
         return;
 
 fail:

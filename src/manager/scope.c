@@ -765,13 +765,16 @@ int scope_attach_own(Container *c, pid_t pid) {
 }
 
 int scope_attach_extra(Container *c, pid_t pid) {
+        if (c->manager->cgroup_layout == CGROUP_LAYOUT_UNIFIED)
+                return attach_unified(c, pid);
+        return 0;
+}
+
+int scope_watch(Container *c) {
         int r;
 
-        if (c->manager->cgroup_layout == CGROUP_LAYOUT_UNIFIED)
-                r = attach_unified(c, pid);
-        else
-                /* in systemd's memory cgroup, which exists once the job is done */
-                r = scope_update_extra(c, c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0);
+        /* in systemd's memory cgroup, which exists once the job is done */
+        r = scope_update_extra(c, c->settings.memory_low != SETTING_UNSET ? SETTING_LIMIT_MEMORY_LOW : 0);
         if (r < 0)
                 return r;
         return scope_watch_oom(c);

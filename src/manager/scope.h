@@ -23,9 +23,12 @@ int scope_cgroup_path(const char *slice, const char *unit, char **ret);
 /* v1, while systemd makes the scope: make the cgroups that are ours at the scope's path (cpuset,
  * freezer, a cpuacct mounted on its own), write cpuset.cpus, and move pid there. */
 int scope_attach_own(Container *c, pid_t pid);
-/* Once the scope exists. v1: write the memory soft limit. v2: move pid into the leaf below the
- * delegated scope. Both: watch for OOM kills. */
+/* Once the scope exists, before the container runs. v2: move pid into the leaf below the delegated
+ * scope (the cgroup namespace is rooted where the child is when it makes it). v1: nothing. */
 int scope_attach_extra(Container *c, pid_t pid);
+/* Once the container runs: v1's memory soft limit, and a watch for OOM kills (whose count is read
+ * again at the exit, so nothing is missed before the watch is there). */
+int scope_watch(Container *c);
 /* Watches for OOM kills in the scope (memory.events on v2, an eventfd on memory.oom_control on v1). */
 int scope_watch_oom(Container *c);
 int scope_read_oom_kills(Container *c, uint64_t *ret);
