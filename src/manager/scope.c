@@ -946,7 +946,7 @@ int scope_read_figure(Container *c, const char *property, uint64_t *ret) {
 }
 
 typedef struct FreezeWait {
-        Container *container;
+        char *cgroup_path; /* its own copy: the container may be gone before the freezer settles */
         sd_bus_message *message;
         sd_event_source *source;
         unsigned tries;
@@ -959,7 +959,7 @@ static int on_freeze_check(sd_event_source *s, uint64_t usec, void *userdata) {
         FreezeWait *w = userdata;
         _cleanup_free_ char *state = NULL;
 
-        if (cgroup_read("freezer", w->container->cgroup_path, "freezer.state", &state) >= 0 && !streq(state, "FROZEN") &&
+        if (cgroup_read("freezer", w->cgroup_path, "freezer.state", &state) >= 0 && !streq(state, "FROZEN") &&
             ++w->tries < 500) {
                 (void) sd_event_source_set_time_relative(s, 2 * USEC_PER_MSEC);
                 return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -968,6 +968,7 @@ static int on_freeze_check(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) sd_bus_reply_method_return(w->message, NULL);
         sd_bus_message_unref(w->message);
         sd_event_source_disable_unref(w->source);
+        free(w->cgroup_path);
         free(w);
         return 0;
 }
@@ -986,12 +987,15 @@ int scope_freeze(Container *c, bool freeze, sd_bus_message *message) {
                 w = new0(FreezeWait, 1);
                 if (!w)
                         return -ENOMEM;
-                *w = (FreezeWait) { .container = c, .message = sd_bus_message_ref(message) };
-                /* it frees itself; the container outlives it (removal waits for the thaw that a
-                 * stop does first) */
-                r = sd_event_add_time_relative(c->manager->event, &w->source, CLOCK_MONOTONIC, 0, 0, on_freeze_check, w);
+                *w = (FreezeWait) { .cgroup_path = strdup(c->cgroup_path), .message = sd_bus_message_ref(message) };
+                /* it frees itself; a container removed meanwhile takes its freezer cgroup along, and
+                 * the next look answers */
+                r = w->cgroup_path ? sd_event_add_time_relative(c->manager->event, &w->source, CLOCK_MONOTONIC, 0, 0,
+                                                                on_freeze_check, w)
+                                   : -ENOMEM;
                 if (r < 0) {
                         sd_bus_message_unref(w->message);
+                        free(w->cgroup_path);
                         free(w);
                         return r;
                 }
