@@ -130,6 +130,11 @@ const char *container_spawn_set_job(Container *c, const char *job) {
 
 /* ---------------------------------------------------------------- child ---- */
 
+/* v1 hierarchies handed to the container with the go (cpu and cpuacct are co-mounted on most hosts,
+ * apart on some) */
+#define CGROUP_V1_HIERARCHIES "cpu,cpuacct", "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer"
+#define CGROUP_TREES_MAX 9
+
 typedef struct ChildArgs {
         int sync_fd;
         int status_dir_fd;
@@ -402,26 +407,62 @@ static void child_bind_etc_files(ChildArgs *a, int root_fd) {
         }
 }
 
-static void child_mount_cgroup(ChildArgs *a, CgroupLayout layout) {
-        /* After unshare(CLONE_NEWCGROUP) the mount shows the container's own subtree. On v2 it is the
-         * delegated subtree and writable; on v1 (no delegation of v1 controllers) it stays read-only. */
+/* The go: a SyncMessage, and on v1 the container's cgroup directories of each hierarchy as detached
+ * read-only trees (their names, '\n'-separated, in its text). */
+static ssize_t child_recv_go(ChildArgs *a, SyncMessage *go, int *fds, size_t *n_fds) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * CGROUP_TREES_MAX)];
+        } control = {};
+        struct iovec iov = { .iov_base = go, .iov_len = sizeof *go };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
+        ssize_t n;
+
+        *n_fds = 0;
+        n = recvmsg(a->sync_fd, &mh, MSG_CMSG_CLOEXEC);
+        if (n <= 0)
+                return n;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        memcpy(fds, CMSG_DATA(c), MIN(k, (size_t) CGROUP_TREES_MAX) * sizeof(int));
+                        *n_fds = MIN(k, (size_t) CGROUP_TREES_MAX);
+                }
+        go->text[sizeof go->text - 1] = 0;
+        return n;
+}
+
+static void child_mount_cgroup(ChildArgs *a, CgroupLayout layout, const char *names, const int *fds, size_t n_fds) {
+        /* After unshare(CLONE_NEWCGROUP) a cgroup2 mount shows the container's own subtree, the
+         * delegated one, writable. On v1 (no delegation of v1 controllers) each hierarchy shows the
+         * container's own cgroup, read-only: bind mounts vesseld made of them, not a cgroup mount per
+         * hierarchy and container (each of those is a superblock of its own that every later mount
+         * searches, and it walks every cgroup of the hierarchy). */
         if (access("/sys/fs/cgroup", F_OK) < 0)
                 return;
-        if (layout == CGROUP_LAYOUT_UNIFIED)
+        if (layout == CGROUP_LAYOUT_UNIFIED) {
                 CHILD_CHECK(STEP_CGROUP, mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
                             "Failed to mount /sys/fs/cgroup: %m");
-        else {
-                CHILD_CHECK(STEP_CGROUP, mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k"),
-                            "Failed to mount /sys/fs/cgroup: %m");
-                FOREACH_STRING(ctl, "cpu,cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer") {
-                        char p[64];
-                        snprintf(p, sizeof p, "/sys/fs/cgroup/%s", ctl);
-                        (void) mkdir(p, 0755);
-                        if (mount("cgroup", p, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, ctl) < 0)
-                                (void) rmdir(p);
-                }
-                (void) mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
+                return;
         }
+
+        CHILD_CHECK(STEP_CGROUP, mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k"),
+                    "Failed to mount /sys/fs/cgroup: %m");
+        const char *name = names;
+        for (size_t i = 0; i < n_fds && name && *name; i++) {
+                const char *end = strchrnul(name, '\n');
+                char p[64];
+
+                snprintf(p, sizeof p, "/sys/fs/cgroup/%.*s", (int) (end - name), name);
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        child_fail(a->sync_fd, STEP_CGROUP, errno, "Failed to create %s: %m", p);
+                CHILD_CHECK(STEP_CGROUP, move_mount(fds[i], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH),
+                            "Failed to attach the cgroup hierarchy at %s: %m", p);
+                name = *end ? end + 1 : NULL;
+        }
+        for (size_t i = 0; i < n_fds; i++)
+                safe_close(fds[i]);
+        (void) mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
 }
 
 static char **child_environment(Container *c, const UserRecord *u) {
@@ -710,7 +751,9 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         }
 
         /* (2) → (3): wait for the scope */
-        n = recv(a->sync_fd, &go, sizeof go, 0);
+        int cgroup_fds[CGROUP_TREES_MAX];
+        size_t n_cgroup_fds;
+        n = child_recv_go(a, &go, cgroup_fds, &n_cgroup_fds);
         if (n <= 0)
                 _exit(125); /* the parent gave up on us */
 
@@ -721,7 +764,7 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
                            strerror(-nr));
 
         CHILD_CHECK(STEP_CGROUP, unshare(CLONE_NEWCGROUP), "Failed to create the cgroup namespace: %m");
-        child_mount_cgroup(a, m->cgroup_layout);
+        child_mount_cgroup(a, m->cgroup_layout, go.text, cgroup_fds, n_cgroup_fds);
 
         /* From here on we outlive vesseld. */
         CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "prctl() failed: %m");
@@ -856,6 +899,68 @@ static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
+/* The go, with (v1) each hierarchy's cgroup of the container as a detached read-only tree. */
+static int send_go(Container *c, int sync_fd, SyncMessage *go) {
+        int fds[CGROUP_TREES_MAX];
+        size_t n_fds = 0, len = 0;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * CGROUP_TREES_MAX)];
+        } control = {};
+        struct iovec iov = { .iov_base = go, .iov_len = sizeof *go };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        int r = 0;
+
+        if (c->manager->cgroup_layout != CGROUP_LAYOUT_UNIFIED)
+                FOREACH_STRING(ctl, CGROUP_V1_HIERARCHIES) {
+                        struct mount_attr attr = {
+                                .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                        };
+                        _cleanup_free_ char *path = strjoin("/sys/fs/cgroup/", ctl, c->cgroup_path);
+                        _cleanup_close_ int fd = -EBADF;
+                        char top[64];
+                        struct stat st;
+
+                        if (!path) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        /* cpu → cpu,cpuacct and the like: the hierarchy comes under its own name */
+                        snprintf(top, sizeof top, "/sys/fs/cgroup/%s", ctl);
+                        if (lstat(top, &st) < 0 || !S_ISDIR(st.st_mode))
+                                continue;
+                        fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                        if (fd < 0) {
+                                if (errno == ENOENT)
+                                        continue; /* a hierarchy this host has not mounted */
+                                r = -errno;
+                                break;
+                        }
+                        if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        len += snprintf(go->text + len, sizeof go->text - len, "%s%s", n_fds ? "\n" : "", ctl);
+                        fds[n_fds++] = TAKE_FD(fd);
+                }
+        if (r >= 0) {
+                if (n_fds > 0) {
+                        mh.msg_control = &control;
+                        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                        cm->cmsg_level = SOL_SOCKET;
+                        cm->cmsg_type = SCM_RIGHTS;
+                        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+                }
+                if (sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0)
+                        r = -errno;
+        }
+        for (size_t i = 0; i < n_fds; i++)
+                safe_close(fds[i]);
+        return r;
+}
+
 void container_spawn_scope_done(Container *c, int r, const char *reason) {
         ContainerSpawn *s = c->spawn;
         SyncMessage go = { .step = -1 };
@@ -880,9 +985,11 @@ void container_spawn_scope_done(Container *c, int r, const char *reason) {
                 snprintf(text, sizeof text, "failed to set up the cgroups of %s: %s", c->unit, strerror(-r));
                 goto fail;
         }
-        if (send(s->sync_fd, &go, sizeof go, MSG_NOSIGNAL) < 0) {
-                r = -errno;
-                snprintf(text, sizeof text, "the container's first process is gone: %s", strerror(errno));
+        r = send_go(c, s->sync_fd, &go);
+        if (r < 0) {
+                snprintf(text, sizeof text, "%s: %s", r == -EPIPE || r == -ECONNREFUSED || r == -ECONNRESET ?
+                         "the container's first process is gone" : "failed to hand the container its cgroups",
+                         strerror(-r));
                 goto fail;
         }
         s->go_sent = true;

@@ -28,6 +28,23 @@ assert_eq 2048 "$(cat "$cpu/cpu.shares")" "CPUWeight 200 → cpu.shares"
 assert_eq 50 "$(cat "$(scope_cgroup lim1 pids)/pids.max")" "TasksMax → pids.max"
 assert_eq 0 "$(cat "$(scope_cgroup lim1 cpuset)/cpuset.cpus")" "AllowedCPUs → cpuset.cpus"
 assert_eq 50 "$(systemctl show -P IOWeight vessel-lim1.scope)" "IOWeight on the unit"
+
+# inside, /sys/fs/cgroup shows the container's own cgroup of every hierarchy (the host's hierarchy, bound
+# read-only by vesseld), with its own limits
+leader=$(vprop lim1 Leader)
+for ctl in memory pids cpuset freezer devices blkio; do
+    [ -d /sys/fs/cgroup/$ctl ] && [ ! -L /sys/fs/cgroup/$ctl ] || continue
+    assert_eq "$(stat -c %d /sys/fs/cgroup/$ctl)" "$(stat -c %d /proc/"$leader"/root/sys/fs/cgroup/$ctl)" \
+        "the container's $ctl hierarchy is the host's"
+done
+assert_eq $((64 << 20)) "$(cat /proc/"$leader"/root/sys/fs/cgroup/memory/memory.limit_in_bytes)" \
+    "the container sees its own memory limit"
+assert_eq 50 "$(cat /proc/"$leader"/root/sys/fs/cgroup/pids/pids.max)" "the container sees its own pids.max"
+cpuin=/proc/"$leader"/root/sys/fs/cgroup/cpu
+[ -d "$cpuin" ] || cpuin=/proc/"$leader"/root/sys/fs/cgroup/cpu,cpuacct
+assert_eq 50000 "$(cat "$cpuin/cpu.cfs_quota_us")" "the container sees its own CPU quota"
+out=$(nsenter -t "$leader" -m -p -- sh -c 'echo 1 > /sys/fs/cgroup/memory/notify_on_release' 2>&1 || true)
+assert_contains "$out" "Read-only file system" "the container's cgroups are read-only on v1"
 blk=$(scope_cgroup lim1 blkio)
 # systemd converts the weight for the v1 scheduler in use (BFQ's scale differs): the file must at least
 # have left its default of 100
