@@ -64,7 +64,7 @@ int bus_path_label(const char *path, const char *prefix, char **ret_name) {
         return sd_bus_path_decode(path, prefix, ret_name);
 }
 
-static int bus_open_address(const char *addr, sd_bus **ret) {
+static int bus_open_address(const char *addr, bool bus_client, sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
@@ -74,9 +74,10 @@ static int bus_open_address(const char *addr, sd_bus **ret) {
         r = sd_bus_set_address(bus, addr);
         if (r < 0)
                 return r;
-        /* Our private endpoint answers Hello, so the connection can be a "bus client" like any
-         * other: the same code path works against the system bus and against it. */
-        r = sd_bus_set_bus_client(bus, true);
+        /* An address from the environment may be a bus (it needs Hello) or our private endpoint
+         * (which answers Hello too); on our own socket we know there is no bus, and skip the round
+         * trip of a Hello and of every AddMatch (signals come to every connection there anyway). */
+        r = sd_bus_set_bus_client(bus, bus_client);
         if (r < 0)
                 return r;
         r = sd_bus_start(bus);
@@ -94,7 +95,7 @@ int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
         /* $VESSEL_ADDRESS overrides everything: tests and the demo point it at a box's socket. */
         addr = getenv("VESSEL_ADDRESS");
         if (addr) {
-                r = bus_open_address(addr, &bus);
+                r = bus_open_address(addr, /* bus_client= */ true, &bus);
                 if (r < 0)
                         return r;
                 if (ret_is_private)
@@ -106,7 +107,7 @@ int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
         /* Root talks to vesseld directly, as systemctl does with systemd: no dbus-daemon in between
          * (two hops less per message) and vesseld knows who called from the socket itself. Anyone
          * else, or root where the socket is not there, goes through the system bus and its policy. */
-        if (geteuid() == 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, &bus) >= 0) {
+        if (geteuid() == 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, /* bus_client= */ false, &bus) >= 0) {
                 if (ret_is_private)
                         *ret_is_private = true;
                 *ret = TAKE_PTR(bus);
@@ -121,7 +122,7 @@ int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
                 return 0;
         }
         /* No system bus (a rescue shell, a host without dbus): vesseld.socket may still listen. */
-        if (geteuid() != 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, &bus) >= 0) {
+        if (geteuid() != 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, /* bus_client= */ false, &bus) >= 0) {
                 if (ret_is_private)
                         *ret_is_private = true;
                 *ret = TAKE_PTR(bus);
