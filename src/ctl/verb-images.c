@@ -453,20 +453,7 @@ int verb_image_status(int argc, char *argv[]) {
 }
 
 int verb_rmi(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r, ret = 0;
-
-        r = ctl_bus_open(&bus);
-        if (r < 0)
-                return r;
-        for (int i = 0; i < argc; i++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-
-                r = manager_call(bus, "RemoveImage", BUS_TIMEOUT_DEFAULT, &error, NULL, "s", argv[i]);
-                if (r < 0)
-                        ret = log_bus_error(r, &error, "Failed to remove the image");
-        }
-        return ret;
+        return manager_call_for_each(argc, argv, "RemoveImage", BUS_TIMEOUT_DEFAULT, "Failed to remove the image", "s");
 }
 
 int verb_prune(int argc, char *argv[]) {
