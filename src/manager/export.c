@@ -39,39 +39,6 @@ static const char *const export_format_table[_EXPORT_FORMAT_MAX] = {
 };
 DEFINE_STRING_TABLE_LOOKUP(export_format, ExportFormat);
 
-static void json_object_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_object_putp)
-
-static void evp_md_ctx_freep(EVP_MD_CTX **c) {
-        if (*c)
-                EVP_MD_CTX_free(*c);
-}
-
-static EVP_MD_CTX *sha256_new(void) {
-        EVP_MD_CTX *c = EVP_MD_CTX_new();
-        if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
-                EVP_MD_CTX_free(c);
-                return NULL;
-        }
-        return c;
-}
-
-static void sha256_finish_hex(EVP_MD_CTX *c, char ret[SHA256_HEX_LEN + 1]) {
-        static const char hex[] = "0123456789abcdef";
-        unsigned char d[32];
-        unsigned l = sizeof d;
-
-        (void) EVP_DigestFinal_ex(c, d, &l);
-        for (size_t i = 0; i < 32; i++) {
-                ret[2 * i] = hex[d[i] >> 4];
-                ret[2 * i + 1] = hex[d[i] & 15];
-        }
-        ret[SHA256_HEX_LEN] = 0;
-}
-
 /* ---- pure helpers ------------------------------------------------------------------------------ */
 
 const char *image_name_tag(const char *name) {

@@ -11,6 +11,12 @@
 #include "operation.h"
 #include "settings.h"
 
+static inline void json_object_putp(json_object **o) {
+        if (*o)
+                json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_object_putp)
+
 /* The image store, under the state directory (/var/lib/vessel):
  *
  *   layers/<diff_id hex>/   one unpacked layer, content-addressed by the sha256 of its uncompressed

@@ -125,7 +125,7 @@ static void hex_of(const unsigned char *d, size_t l, char *ret) {
         ret[2 * l] = 0;
 }
 
-static void sha256_finish_hex(EVP_MD_CTX *ctx, char ret[SHA256_HEX_LEN + 1]) {
+void sha256_finish_hex(EVP_MD_CTX *ctx, char ret[SHA256_HEX_LEN + 1]) {
         unsigned char d[32];
         unsigned l = sizeof d;
 
@@ -133,12 +133,12 @@ static void sha256_finish_hex(EVP_MD_CTX *ctx, char ret[SHA256_HEX_LEN + 1]) {
         hex_of(d, 32, ret);
 }
 
-static void evp_md_ctx_freep(EVP_MD_CTX **c) {
+void evp_md_ctx_freep(EVP_MD_CTX **c) {
         if (*c)
                 EVP_MD_CTX_free(*c);
 }
 
-static EVP_MD_CTX *sha256_new(void) {
+EVP_MD_CTX *sha256_new(void) {
         EVP_MD_CTX *c = EVP_MD_CTX_new();
         if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
                 EVP_MD_CTX_free(c);

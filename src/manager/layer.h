@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -83,6 +84,9 @@ typedef struct LayerResult {
 int layer_apply(int root_fd, const LayerSource *src, LayerApplyFlags flags, uint64_t max_size,
                 LayerResult *ret, char **ret_error);
 
-/* sha256 helpers (libcrypto) */
+/* sha256 helpers (libcrypto): a hash fed piece by piece, and the whole of an fd or a buffer */
+EVP_MD_CTX *sha256_new(void);
+void sha256_finish_hex(EVP_MD_CTX *c, char ret[SHA256_HEX_LEN + 1]);
+void evp_md_ctx_freep(EVP_MD_CTX **c);
 int sha256_fd_hex(int fd, uint64_t max, char ret[SHA256_HEX_LEN + 1], uint64_t *ret_size);
 void sha256_buf_hex(const void *p, size_t l, char ret[SHA256_HEX_LEN + 1]);
