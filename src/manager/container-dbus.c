@@ -416,21 +416,12 @@ int container_object_find(sd_bus *bus, const char *path, const char *interface, 
         return 1;
 }
 
+static int container_path_of(void *c, char **ret) {
+        return container_get_path(c, ret);
+}
+
 int container_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Manager *m = ASSERT_PTR(userdata);
-        _cleanup_strv_free_ char **l = NULL;
-        size_t n = 0;
-        Container *c;
 
-        l = calloc(hashmap_size(m->containers) + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        HASHMAP_FOREACH(c, m->containers) {
-                int r = container_get_path(c, &l[n]);
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        *nodes = TAKE_PTR(l);
-        return 1;
+        return bus_node_enumerate(m->containers, container_path_of, nodes);
 }

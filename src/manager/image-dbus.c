@@ -159,24 +159,14 @@ int image_object_find(sd_bus *bus, const char *path, const char *interface, void
         return 1;
 }
 
+static int image_path_of(void *i, char **ret) {
+        return image_get_path(i, ret);
+}
+
 int image_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        _cleanup_strv_free_ char **l = NULL;
         Manager *m = ASSERT_PTR(userdata);
-        Image *i = NULL;
-        int r;
 
-        HASHMAP_FOREACH(i, m->images) {
-                char *p = NULL;
-
-                r = image_get_path(i, &p);
-                if (r < 0)
-                        return r;
-                r = strv_consume(&l, p);
-                if (r < 0)
-                        return r;
-        }
-        *nodes = TAKE_PTR(l);
-        return 1;
+        return bus_node_enumerate(m->images, image_path_of, nodes);
 }
 
 /* ---- Manager methods --------------------------------------------------------------------------- */

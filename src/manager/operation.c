@@ -379,24 +379,14 @@ int transfer_object_find(sd_bus *bus, const char *path, const char *interface, v
         return 1;
 }
 
+static int transfer_path_of(void *t, char **ret) {
+        return transfer_get_path(t, ret);
+}
+
 int transfer_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        _cleanup_strv_free_ char **l = NULL;
         Manager *m = ASSERT_PTR(userdata);
-        Transfer *t;
-        int r;
 
-        HASHMAP_FOREACH(t, m->transfers) {
-                char *p = NULL;
-
-                r = transfer_get_path(t, &p);
-                if (r < 0)
-                        return r;
-                r = strv_consume(&l, p);
-                if (r < 0)
-                        return r;
-        }
-        *nodes = TAKE_PTR(l);
-        return 1;
+        return bus_node_enumerate(m->transfers, transfer_path_of, nodes);
 }
 
 int method_list_transfers(sd_bus_message *message, void *userdata, sd_bus_error *error) {

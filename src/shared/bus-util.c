@@ -130,3 +130,21 @@ int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
         }
         return r;
 }
+
+int bus_node_enumerate(Hashmap *h, int (*get_path)(void *object, char **ret), char ***ret_nodes) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+        void *v;
+
+        l = calloc(hashmap_size(h) + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        HASHMAP_FOREACH(v, h) {
+                int r = get_path(v, &l[n]);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        *ret_nodes = TAKE_PTR(l);
+        return 1;
+}

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include "hashmap.h"
 #include "macro.h"
 
 #define VESSEL_BUS_NAME "io.vessel1"
@@ -54,3 +55,7 @@ int bus_path_label(const char *path, const char *prefix, char **ret_name);
 
 /* Opens the system bus or, if that fails (no dbus-daemon), our private socket. */
 int bus_open_vessel(sd_bus **ret, bool *ret_is_private);
+
+/* For sd_bus_add_node_enumerator() callbacks: the object path of every value of h, from get_path().
+ * Returns 1 (what an enumerator returns on success) or -errno. */
+int bus_node_enumerate(Hashmap *h, int (*get_path)(void *object, char **ret), char ***ret_nodes);
