@@ -189,33 +189,22 @@ static int find_image(Manager *m, sd_bus_message *message, Image **ret, sd_bus_e
         return 0;
 }
 
-int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = ASSERT_PTR(userdata);
-        Image *i = NULL;
+static int append_image(sd_bus_message *reply, void *object) {
+        _cleanup_free_ char *p = NULL;
+        Image *i = object;
         int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
+        r = image_get_path(i, &p);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ssttso)");
-        if (r < 0)
-                return r;
-        HASHMAP_FOREACH(i, m->images) {
-                _cleanup_free_ char *p = NULL;
+        return sd_bus_message_append(reply, "(ssttso)", i->name, strempty(i->digest), i->size, i->created_usec,
+                                     strempty(i->format), p);
+}
 
-                r = image_get_path(i, &p);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(reply, "(ssttso)", i->name, strempty(i->digest), i->size, i->created_usec,
-                                          strempty(i->format), p);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+int method_list_images(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        return bus_reply_list(message, m->images, "(ssttso)", append_image);
 }
 
 int method_get_image(sd_bus_message *message, void *userdata, sd_bus_error *error) {

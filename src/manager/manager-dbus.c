@@ -59,33 +59,22 @@ static int reply_path(sd_bus_message *message, Container *c) {
         return sd_bus_reply_method_return(message, "o", p);
 }
 
-static int method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = ASSERT_PTR(userdata);
-        Container *c = NULL;
+static int append_container(sd_bus_message *reply, void *object) {
+        _cleanup_free_ char *p = NULL;
+        Container *c = object;
         int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
+        r = container_get_path(c, &p);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ssssuo)");
-        if (r < 0)
-                return r;
-        HASHMAP_FOREACH(c, m->containers) {
-                _cleanup_free_ char *p = NULL;
+        return sd_bus_message_append(reply, "(ssssuo)", c->name, c->image, container_state_to_string(c->state),
+                                     c->unit, (uint32_t) c->leader, p);
+}
 
-                r = container_get_path(c, &p);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(reply, "(ssssuo)", c->name, c->image, container_state_to_string(c->state),
-                                          c->unit, (uint32_t) c->leader, p);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+static int method_list_containers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        return bus_reply_list(message, m->containers, "(ssssuo)", append_container);
 }
 
 static int method_wait_container(sd_bus_message *message, void *userdata, sd_bus_error *error) {

@@ -389,34 +389,22 @@ int transfer_node_enumerator(sd_bus *bus, const char *path, void *userdata, char
         return bus_node_enumerate(m->transfers, transfer_path_of, nodes);
 }
 
-int method_list_transfers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = ASSERT_PTR(userdata);
-        Transfer *t;
+static int append_transfer(sd_bus_message *reply, void *object) {
+        _cleanup_free_ char *p = NULL;
+        Transfer *t = object;
         int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
+        transfer_read_messages(t);
+        r = transfer_get_path(t, &p);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(usdo)");
-        if (r < 0)
-                return r;
-        HASHMAP_FOREACH(t, m->transfers) {
-                _cleanup_free_ char *p = NULL;
+        return sd_bus_message_append(reply, "(usdo)", t->id, transfer_type_to_string(t->type), transfer_progress(t), p);
+}
 
-                transfer_read_messages(t);
-                r = transfer_get_path(t, &p);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(reply, "(usdo)", t->id, transfer_type_to_string(t->type),
-                                          transfer_progress(t), p);
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+int method_list_transfers(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        return bus_reply_list(message, m->transfers, "(usdo)", append_transfer);
 }
 
 int method_cancel_transfer(sd_bus_message *message, void *userdata, sd_bus_error *error) {

@@ -148,3 +148,26 @@ int bus_node_enumerate(Hashmap *h, int (*get_path)(void *object, char **ret), ch
         *ret_nodes = TAKE_PTR(l);
         return 1;
 }
+
+int bus_reply_list(sd_bus_message *message, Hashmap *h, const char *item,
+                   int (*append)(sd_bus_message *reply, void *object)) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        void *v;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', item);
+        if (r < 0)
+                return r;
+        HASHMAP_FOREACH(v, h) {
+                r = append(reply, v);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}

@@ -59,3 +59,7 @@ int bus_open_vessel(sd_bus **ret, bool *ret_is_private);
 /* For sd_bus_add_node_enumerator() callbacks: the object path of every value of h, from get_path().
  * Returns 1 (what an enumerator returns on success) or -errno. */
 int bus_node_enumerate(Hashmap *h, int (*get_path)(void *object, char **ret), char ***ret_nodes);
+
+/* A method's reply "a<item>": one item per value of h, appended by append(). */
+int bus_reply_list(sd_bus_message *message, Hashmap *h, const char *item,
+                   int (*append)(sd_bus_message *reply, void *object));
