@@ -10,7 +10,7 @@ int ctl_bus_open(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
-        r = bus_open_vessel(&bus, /* ret_is_private= */ NULL);
+        r = bus_open_vessel(&bus);
         if (r < 0) {
                 const char *where = getenv("VESSEL_ADDRESS");
 

@@ -479,7 +479,7 @@ int verb_logs(int argc, char *argv[]) {
                                 : "");
 
         /* vesseld names the container's current Id; without it, we go by the name */
-        if (bus_open_vessel(&bus, NULL) < 0)
+        if (bus_open_vessel(&bus) < 0)
                 bus = NULL;
         r = add_container_match(j, bus, argv[0]);
         if (r < 0)

@@ -87,48 +87,32 @@ static int bus_open_address(const char *addr, bool bus_client, sd_bus **ret) {
         return 0;
 }
 
-int bus_open_vessel(sd_bus **ret, bool *ret_is_private) {
+int bus_open_vessel(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *addr;
         int r;
 
         /* $VESSEL_ADDRESS overrides everything: tests and the demo point it at a box's socket. */
         addr = getenv("VESSEL_ADDRESS");
-        if (addr) {
+        if (addr)
                 r = bus_open_address(addr, /* bus_client= */ true, &bus);
-                if (r < 0)
-                        return r;
-                if (ret_is_private)
-                        *ret_is_private = true;
-                *ret = TAKE_PTR(bus);
-                return 0;
-        }
-
         /* Root talks to vesseld directly, as systemctl does with systemd: no dbus-daemon in between
          * (two hops less per message) and vesseld knows who called from the socket itself. Anyone
-         * else, or root where the socket is not there, goes through the system bus and its policy. */
-        if (geteuid() == 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, /* bus_client= */ false, &bus) >= 0) {
-                if (ret_is_private)
-                        *ret_is_private = true;
-                *ret = TAKE_PTR(bus);
-                return 0;
+         * else, or root where the socket is not there, goes through the system bus and its policy;
+         * without a system bus (a rescue shell, a host without dbus) vesseld.socket may still
+         * listen. */
+        else if (geteuid() == 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, /* bus_client= */ false, &bus) >= 0)
+                r = 0;
+        else {
+                r = sd_bus_open_system(&bus);
+                if (r < 0 && geteuid() != 0 &&
+                    bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, /* bus_client= */ false, &bus) >= 0)
+                        r = 0;
         }
-
-        r = sd_bus_open_system(&bus);
-        if (r >= 0) {
-                if (ret_is_private)
-                        *ret_is_private = false;
-                *ret = TAKE_PTR(bus);
-                return 0;
-        }
-        /* No system bus (a rescue shell, a host without dbus): vesseld.socket may still listen. */
-        if (geteuid() != 0 && bus_open_address("unix:path=" VESSEL_PRIVATE_SOCKET, /* bus_client= */ false, &bus) >= 0) {
-                if (ret_is_private)
-                        *ret_is_private = true;
-                *ret = TAKE_PTR(bus);
-                return 0;
-        }
-        return r;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
 }
 
 int bus_node_enumerate(Hashmap *h, int (*get_path)(void *object, char **ret), char ***ret_nodes) {

@@ -53,8 +53,9 @@ int bus_query_sender_uid(sd_bus_message *m, uid_t *ret);
 int bus_container_path(const char *name, char **ret);
 int bus_path_label(const char *path, const char *prefix, char **ret_name);
 
-/* Opens the system bus or, if that fails (no dbus-daemon), our private socket. */
-int bus_open_vessel(sd_bus **ret, bool *ret_is_private);
+/* A connection to vesseld: $VESSEL_ADDRESS; else, for root, its private socket; else the system bus,
+ * or the private socket where there is no system bus. */
+int bus_open_vessel(sd_bus **ret);
 
 /* For sd_bus_add_node_enumerator() callbacks: the object path of every value of h, from get_path().
  * Returns 1 (what an enumerator returns on success) or -errno. */
