@@ -251,13 +251,6 @@ _noreturn_ static void exec_process(int sync_fd, Container *c, AppParams *p, boo
                 /* (4) a pty of the container's own devpts instance, never one of the host */
                 int master, slave;
                 SyncMessage msg = { .step = EXEC_MSG_PTY };
-                union {
-                        struct cmsghdr h;
-                        char buf[CMSG_SPACE(sizeof(int))];
-                } control = {};
-                struct iovec iov = { &msg, sizeof msg };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
-                struct cmsghdr *cm;
                 int unlock = 0;
 
                 master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -270,13 +263,9 @@ _noreturn_ static void exec_process(int sync_fd, Container *c, AppParams *p, boo
                 slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
                 if (slave < 0)
                         child_fail(sync_fd, STEP_SETUP, errno, "Failed to open the pty: %m");
-                cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(cm), &master, sizeof(int));
-                if (sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0)
-                        child_fail(sync_fd, STEP_SETUP, errno, "Failed to pass the pty: %m");
+                int k = sync_send(sync_fd, &msg, &master, 1);
+                if (k < 0)
+                        child_fail(sync_fd, STEP_SETUP, k, "Failed to pass the pty: %m");
                 safe_close(master);
                 if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
                         child_fail(sync_fd, STEP_SETUP, errno, "Failed to make the pty the controlling terminal: %m");

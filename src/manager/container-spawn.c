@@ -133,7 +133,7 @@ const char *container_spawn_set_job(Container *c, const char *job) {
 /* v1 hierarchies handed to the container with the go (cpu and cpuacct are co-mounted on most hosts,
  * apart on some) */
 #define CGROUP_V1_HIERARCHIES "cpu,cpuacct", "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer"
-#define CGROUP_TREES_MAX 9
+#define CGROUP_TREES_MAX SYNC_FDS_MAX
 
 typedef struct ChildArgs {
         int sync_fd;
@@ -146,6 +146,29 @@ typedef struct ChildArgs {
         const char *root;
         const char *lower, *upper, *work;
 } ChildArgs;
+
+int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * SYNC_FDS_MAX)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) msg, .iov_len = sizeof *msg };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        assert(n_fds <= SYNC_FDS_MAX);
+        if (n_fds > 0) {
+                struct cmsghdr *cm;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+        }
+        return sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
 
 _noreturn_ _printf_(4, 5) void child_fail(int sync_fd, SpawnStep step, int error, const char *fmt, ...) {
         SyncMessage msg = { .step = step, .error = abs(error) };
@@ -460,8 +483,7 @@ static void child_mount_cgroup(ChildArgs *a, CgroupLayout layout, const char *na
                             "Failed to attach the cgroup hierarchy at %s: %m", p);
                 name = *end ? end + 1 : NULL;
         }
-        for (size_t i = 0; i < n_fds; i++)
-                safe_close(fds[i]);
+        close_many(fds, n_fds);
         (void) mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
 }
 
@@ -899,18 +921,13 @@ static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
-/* The go, with (v1) each hierarchy's cgroup of the container as a detached read-only tree. */
-static int send_go(Container *c, int sync_fd, SyncMessage *go) {
-        int fds[CGROUP_TREES_MAX];
-        size_t n_fds = 0, len = 0;
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * CGROUP_TREES_MAX)];
-        } control = {};
-        struct iovec iov = { .iov_base = go, .iov_len = sizeof *go };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+/* v1: the container's cgroup of each hierarchy, as a detached read-only tree for the child to attach;
+ * their names, '\n'-separated, go into names. On v2 none. */
+static int cgroup_trees_open(Container *c, int fds[static CGROUP_TREES_MAX], size_t *ret_n, char *names, size_t size) {
+        size_t n = 0, len = 0;
         int r = 0;
 
+        *names = 0;
         if (c->manager->cgroup_layout != CGROUP_LAYOUT_UNIFIED)
                 FOREACH_STRING(ctl, CGROUP_V1_HIERARCHIES) {
                         struct mount_attr attr = {
@@ -932,7 +949,7 @@ static int send_go(Container *c, int sync_fd, SyncMessage *go) {
                         fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
                         if (fd < 0) {
                                 if (errno == ENOENT)
-                                        continue; /* a hierarchy this host has not mounted */
+                                        continue; /* a hierarchy (an empty mount point) the scope is not in */
                                 r = -errno;
                                 break;
                         }
@@ -940,25 +957,15 @@ static int send_go(Container *c, int sync_fd, SyncMessage *go) {
                                 r = -errno;
                                 break;
                         }
-                        len += snprintf(go->text + len, sizeof go->text - len, "%s%s", n_fds ? "\n" : "", ctl);
-                        fds[n_fds++] = TAKE_FD(fd);
+                        len += snprintf(names + len, size - len, "%s%s", n ? "\n" : "", ctl);
+                        fds[n++] = TAKE_FD(fd);
                 }
-        if (r >= 0) {
-                if (n_fds > 0) {
-                        mh.msg_control = &control;
-                        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-                        cm->cmsg_level = SOL_SOCKET;
-                        cm->cmsg_type = SCM_RIGHTS;
-                        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-                }
-                if (sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0)
-                        r = -errno;
+        if (r < 0) {
+                close_many(fds, n);
+                return r;
         }
-        for (size_t i = 0; i < n_fds; i++)
-                safe_close(fds[i]);
-        return r;
+        *ret_n = n;
+        return 0;
 }
 
 void container_spawn_scope_done(Container *c, int r, const char *reason) {
@@ -985,11 +992,17 @@ void container_spawn_scope_done(Container *c, int r, const char *reason) {
                 snprintf(text, sizeof text, "failed to set up the cgroups of %s: %s", c->unit, strerror(-r));
                 goto fail;
         }
-        r = send_go(c, s->sync_fd, &go);
+        int trees[CGROUP_TREES_MAX];
+        size_t n_trees = 0;
+        r = cgroup_trees_open(c, trees, &n_trees, go.text, sizeof go.text);
         if (r < 0) {
-                snprintf(text, sizeof text, "%s: %s", r == -EPIPE || r == -ECONNREFUSED || r == -ECONNRESET ?
-                         "the container's first process is gone" : "failed to hand the container its cgroups",
-                         strerror(-r));
+                snprintf(text, sizeof text, "failed to hand the container its cgroups: %s", strerror(-r));
+                goto fail;
+        }
+        r = sync_send(s->sync_fd, &go, trees, n_trees);
+        close_many(trees, n_trees);
+        if (r < 0) {
+                snprintf(text, sizeof text, "the container's first process is gone: %s", strerror(-r));
                 goto fail;
         }
         s->go_sent = true;

@@ -31,6 +31,10 @@ typedef struct SyncMessage {
 
 _noreturn_ _printf_(4, 5) void child_fail(int sync_fd, SpawnStep step, int error, const char *fmt, ...);
 
+/* A message on a sync socket, with up to SYNC_FDS_MAX fds (SCM_RIGHTS). Returns -errno. */
+#define SYNC_FDS_MAX 9
+int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds);
+
 typedef struct AppParams {
         char **argv;
         char **extra_env;              /* on top of the container's environment */

@@ -296,8 +296,7 @@ static int port_hold(const PortMapping *p) {
 }
 
 static void ports_release(Container *c) {
-        for (size_t i = 0; i < c->net.n_port_fds; i++)
-                safe_close(c->net.port_fds[i]);
+        close_many(c->net.port_fds, c->net.n_port_fds);
         c->net.port_fds = mfree(c->net.port_fds);
         c->net.n_port_fds = 0;
 }
