@@ -17,11 +17,16 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "init-util.h"
+
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
 
 #define USEC_PER_MSEC 1000ULL
 #define USEC_PER_SEC 1000000ULL
@@ -408,7 +413,7 @@ static void close_other_fds(const InitArgs *a) {
 
                 if (k < sizeof(keep) / sizeof(keep[0]) && (keep[k] < 0 || (unsigned) keep[k] < lo))
                         continue;
-                if (hi > lo && close_range(lo, hi == ~0U ? ~0U : hi - 1, 0) < 0) {
+                if (hi > lo && syscall(__NR_close_range, lo, hi == ~0U ? ~0U : hi - 1, 0) < 0) {
                         /* Kernels before 5.9: close one by one, up to the fd limit. */
                         struct rlimit rl;
                         unsigned end = hi;
