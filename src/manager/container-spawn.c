@@ -67,6 +67,8 @@ const char *spawn_step_to_string(int step) {
         return step >= 0 && step < _STEP_MAX ? step_table[step] : "?";
 }
 
+#define CHILD_FDS_MAX 9
+
 struct ContainerSpawn {
         Container *container;
         int sync_fd;
@@ -79,7 +81,16 @@ struct ContainerSpawn {
         int error_step;
         char *error_text;
         bool error_is_exec; /* the command itself could not run: the container ran and exited */
+        /* the child's fds, while it still shares our fd table: closed when it tells us it has its own
+         * (a close here before that would close them under it), or when it is gone */
+        int child_fds[CHILD_FDS_MAX];
+        size_t n_child_fds;
 };
+
+static void spawn_release_child_fds(ContainerSpawn *s) {
+        close_many(s->child_fds, s->n_child_fds);
+        s->n_child_fds = 0;
+}
 
 ContainerSpawn *container_spawn_free(ContainerSpawn *s) {
         if (!s)
@@ -89,6 +100,7 @@ ContainerSpawn *container_spawn_free(ContainerSpawn *s) {
         sd_event_source_disable_unref(s->sync_source);
         sd_event_source_disable_unref(s->retry_timer);
         safe_close(s->sync_fd);
+        spawn_release_child_fds(s);
         free(s->job);
         free(s->error_text);
         return mfree(s);
@@ -145,6 +157,7 @@ typedef struct ChildArgs {
         int netns_fd;  /* a network namespace from the pool to join, else -EBADF */
         const char *root;
         const char *lower, *upper, *work;
+        bool shares_fds; /* cloned with CLONE_FILES: unshare first, tell the parent */
 } ChildArgs;
 
 int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds) {
@@ -700,7 +713,7 @@ static pid_t app_spawn(AppStart *start) {
         return pid;
 }
 
-_noreturn_ static void child_main(ChildArgs *a, Container *c) {
+_noreturn_ static void child_main(ChildArgs *a, Container *c, int parent_sync_fd) {
         const Settings *s = &c->settings;
         Manager *m = c->manager;
         _cleanup_close_ int root_fd = -EBADF;
@@ -710,6 +723,18 @@ _noreturn_ static void child_main(ChildArgs *a, Container *c) {
         SyncMessage go;
         ssize_t n;
         pid_t app;
+
+        /* First of all, while vesseld's fds are ours too: a table of our own, with only the fds below
+         * FD_HIGH_MIN copied, and vesseld told, so it can close its copies of ours. */
+        if (a->shares_fds) {
+                SyncMessage unshared = { .step = -1 };
+
+                if (syscall(SYS_close_range, FD_HIGH_MIN, ~0U, CLOSE_RANGE_UNSHARE) < 0 && unshare(CLONE_FILES) < 0)
+                        child_fail(a->sync_fd, STEP_SETUP, errno, "Failed to unshare the fd table: %m");
+                if (sync_send(a->sync_fd, &unshared, NULL, 0) < 0)
+                        _exit(125);
+        }
+        (void) safe_close(parent_sync_fd);
 
         /* vesseld blocks the signals it handles; the container starts with a clean slate. */
         for (int sig = 1; sig < _NSIG; sig++)
@@ -904,6 +929,11 @@ static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata
                         return 0;
                 n = 0;
         }
+        if (n > 0 && msg.step < 0) {
+                /* the child has a table of its own now: our copies of its fds can go */
+                spawn_release_child_fds(s);
+                return 0;
+        }
         if (n > 0) {
                 msg.text[sizeof msg.text - 1] = 0;
                 log_debug("Container %s: child failed at step %s: %s", c->name,
@@ -1078,6 +1108,10 @@ static int on_leader_exit(sd_event_source *es, const siginfo_t *si, void *userda
         Container *c = userdata;
 
         c->leader_source = sd_event_source_disable_unref(c->leader_source);
+        /* died before it had a table of its own: the EOF on the sync socket that reports it needs
+         * our copy of its end closed */
+        if (c->spawn)
+                spawn_release_child_fds(c->spawn);
         if (si->si_code == CLD_EXITED)
                 container_on_exit(c, si->si_status, 0);
         else
@@ -1193,7 +1227,7 @@ int userns_make(uint32_t base, int *ret_fd) {
         (void) waitpid(pid, NULL, 0);
         if (r < 0)
                 return r;
-        *ret_fd = fd;
+        *ret_fd = fd_move_high(fd);
         return 0;
 }
 
@@ -1201,7 +1235,7 @@ static int open_ns(pid_t pid, const char *type) {
         char path[64];
 
         snprintf(path, sizeof path, "/proc/%i/ns/%s", (int) pid, type);
-        return open(path, O_RDONLY | O_CLOEXEC);
+        return fd_move_high(open(path, O_RDONLY | O_CLOEXEC));
 }
 
 int container_read_starttime(pid_t pid, uint64_t *ret) {
@@ -1212,7 +1246,8 @@ int container_spawn(Container *c, sd_bus_error *error) {
         _cleanup_free_ char *rundir = NULL, *statedir = NULL, *root = NULL, *upper = NULL, *work = NULL;
         _cleanup_close_pair_ int sync_pair[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF;
+        _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF,
+                userns_fd = -EBADF;
         Manager *m = c->manager;
         ContainerSpawn *s;
         ChildArgs a;
@@ -1268,12 +1303,27 @@ int container_spawn(Container *c, sd_bus_error *error) {
         if (c->settings.network != NETWORK_HOST)
                 netns_fd = netns_pool_take(m); /* none ready: the clone makes one */
 
+        if (c->userns_fd >= 0) {
+                userns_fd = fcntl(c->userns_fd, F_DUPFD_CLOEXEC, 3); /* ours is above FD_HIGH_MIN */
+                if (userns_fd < 0)
+                        return -errno;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
                 return -errno;
         if (c->settings.stdout_fd < 0 && pipe2(out_pipe, O_CLOEXEC) < 0)
                 return -errno;
         if (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0)
                 return -errno;
+
+        /* The child shares our fd table (no copy of one fd of every container) when all it needs
+         * is below FD_HIGH_MIN: what we made for it, and the client's stdio, which stays ours. */
+        int *child_fds[CHILD_FDS_MAX] = { &sync_pair[1], &status_fd, &journal_fd, &out_pipe[0], &out_pipe[1],
+                                          &err_pipe[0], &err_pipe[1], &netns_fd, &userns_fd };
+        bool share = c->settings.stdin_fd < FD_HIGH_MIN && c->settings.stdout_fd < FD_HIGH_MIN &&
+                     c->settings.stderr_fd < FD_HIGH_MIN;
+        for (size_t i = 0; i < CHILD_FDS_MAX; i++)
+                if (*child_fds[i] >= FD_HIGH_MIN)
+                        share = false;
 
         a = (ChildArgs) {
                 .sync_fd = sync_pair[1],
@@ -1282,39 +1332,36 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 .out_pipe = { out_pipe[0], out_pipe[1] },
                 .err_pipe = { err_pipe[0], err_pipe[1] },
                 .rundir = rundir,
-                .userns_fd = c->userns_fd,
+                .userns_fd = userns_fd,
                 .netns_fd = netns_fd,
                 .root = root,
                 .lower = c->lower_dir,
                 .upper = upper,
                 .work = work,
+                .shares_fds = share,
         };
 
         /* (1) */
-        pid = clone_with_pidfd(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+        s = calloc(1, sizeof(ContainerSpawn));
+        if (!s)
+                return -ENOMEM;
+        s->container = c;
+
+        pid = clone_with_pidfd(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (share ? CLONE_FILES : 0) |
                                        (c->settings.network == NETWORK_HOST || netns_fd >= 0 ? 0 : CLONE_NEWNET),
                                &pidfd);
-        if (pid < 0)
+        if (pid < 0) {
+                free(s);
                 return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");
-        if (pid == 0) {
-                sync_pair[0] = safe_close(sync_pair[0]);
-                child_main(&a, c);
         }
+        if (pid == 0)
+                child_main(&a, c, sync_pair[0]);
 
-        sync_pair[1] = safe_close(sync_pair[1]);
-
-        s = calloc(1, sizeof(ContainerSpawn));
-        if (!s) {
-                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                (void) waitpid(pid, NULL, 0);
-                return -ENOMEM;
-        }
-        s->container = c;
         s->sync_fd = TAKE_FD(sync_pair[0]);
         c->spawn = s;
 
         c->leader = pid;
-        c->leader_pidfd = TAKE_FD(pidfd);
+        c->leader_pidfd = fd_move_high(TAKE_FD(pidfd));
         c->leader_is_child = true;
 
         /* Guarded from here: every failure below kills the child, whose exit then does the rest. */
@@ -1353,6 +1400,15 @@ int container_spawn(Container *c, sd_bus_error *error) {
                         (void) container_signal_leader(c, SIGKILL);
                 }
         }
+
+        /* the child's fds (network_setup() above used the netns): ours to close now, or, while it
+         * shares our table, once it has its own */
+        for (size_t i = 0; i < CHILD_FDS_MAX; i++)
+                if (share)
+                        s->child_fds[s->n_child_fds++] = TAKE_FD(*child_fds[i]);
+                else
+                        *child_fds[i] = safe_close(*child_fds[i]);
+
         if (r < 0) {
                 (void) container_signal_leader(c, SIGKILL);
                 if (!c->leader_source) {

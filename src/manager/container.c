@@ -1075,7 +1075,7 @@ int container_adopt(Container *c) {
                 safe_close(fd);
                 return -ESRCH;
         }
-        c->leader_pidfd = fd;
+        c->leader_pidfd = fd = fd_move_high(fd);
         c->leader_is_child = false;
         r = sd_event_add_io(c->manager->event, &c->leader_source, fd, EPOLLIN, on_leader_gone, c);
         if (r < 0)
@@ -1091,7 +1091,7 @@ adopted:
                 snprintf(path, sizeof path, "/proc/%i/task/%i/children", (int) c->leader, (int) c->leader);
                 if (read_one_line_file(path, &children) >= 0 && atoi(children) > 0) {
                         snprintf(path, sizeof path, "/proc/%i/ns/user", atoi(children));
-                        c->userns_fd = open(path, O_RDONLY | O_CLOEXEC);
+                        c->userns_fd = fd_move_high(open(path, O_RDONLY | O_CLOEXEC));
                 }
         }
         return scope_watch_oom(c);

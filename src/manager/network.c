@@ -283,7 +283,7 @@ static int port_hold(const PortMapping *p) {
                         (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
                 if (bind(fd, (struct sockaddr *) &sa6, sizeof sa6) < 0)
                         return -errno;
-                return TAKE_FD(fd);
+                return fd_move_high(TAKE_FD(fd));
         }
         fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -292,7 +292,7 @@ static int port_hold(const PortMapping *p) {
                 (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 return -errno;
-        return TAKE_FD(fd);
+        return fd_move_high(TAKE_FD(fd));
 }
 
 static void ports_release(Container *c) {

@@ -869,6 +869,7 @@ int scope_watch_oom(Container *c) {
                         return log_debug_errno(r, "Failed to register for OOM events of %s: %m", c->unit), 0;
         }
 
+        fd = fd_move_high(fd);
         r = sd_event_add_io(c->manager->event, &c->oom_source, fd, EPOLLIN, on_oom_event, c);
         if (r < 0)
                 return r;

@@ -198,6 +198,18 @@ int rm_rf(const char *path) {
         return rm_rf_at(AT_FDCWD, path);
 }
 
+int fd_move_high(int fd) {
+        int high;
+
+        if (fd < 0 || fd >= FD_HIGH_MIN)
+                return fd;
+        high = fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH_MIN);
+        if (high < 0)
+                return fd;
+        (void) close(fd);
+        return high;
+}
+
 int fd_set_cloexec(int fd, bool cloexec) {
         int f = fcntl(fd, F_GETFD);
         if (f < 0)

@@ -29,5 +29,14 @@ int mkdir_parents_and_self(const char *path, mode_t mode);
 int rm_rf_at(int dir_fd, const char *name);
 int rm_rf(const char *path);
 
+/* What vesseld keeps of each container for as long as it runs (pidfd, namespaces, event fds, held
+ * ports) lives at FD_HIGH_MIN and above; a new container's first process shares our fd table and keeps
+ * only the fds below (close_range(FD_HIGH_MIN, ~0U, CLOSE_RANGE_UNSHARE)), so a start does not copy,
+ * and then close, one fd of every other container. */
+#define FD_HIGH_MIN 1024
+/* Moves fd to FD_HIGH_MIN or above (close-on-exec) and returns the new number; where it cannot
+ * (a low fd limit, or fd < 0) returns fd as it was. */
+int fd_move_high(int fd);
+
 int fd_set_cloexec(int fd, bool cloexec);
 int fd_set_nonblock(int fd, bool nonblock);
