@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -22,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container-setup.h"
 #include "init-util.h"
 
 #ifndef __NR_close_range
@@ -625,6 +628,19 @@ int main(int argc, char *argv[]) {
         int r;
 
         c->signal_fd = -1;
+
+        /* A container's first process: set the container up, start its app, then be its init, in
+         * place (container-setup.c). */
+        if (argc == 2 && strncmp(argv[1], "--setup-fd=", 11) == 0) {
+                char *end;
+                long fd = strtol(argv[1] + 11, &end, 10);
+
+                if (*end || end == argv[1] + 11 || fd < 0 || fd > INT_MAX) {
+                        fprintf(stderr, "vessel-init: bad %s\n", argv[1]);
+                        return INIT_EXIT_FAILURE;
+                }
+                argv = container_setup((int) fd, &argc);
+        }
 
         r = setup(c, argc, argv);
         if (r < 0)

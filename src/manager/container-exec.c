@@ -278,8 +278,10 @@ _noreturn_ static void exec_process(int sync_fd, Container *c, AppParams *p, boo
                 p->report_exec_on_stderr = true; /* the caller reads the terminal */
         }
 
-        child_drop_bounding(sync_fd, &c->settings);
-        child_exec_app(sync_fd, c, p);
+        AppDefaults defaults;
+        container_app_defaults(c, &defaults);
+        child_drop_bounding(sync_fd, defaults.capabilities);
+        child_exec_app(sync_fd, &defaults, p);
 }
 
 int container_exec(Container *c, sd_bus_message *message, char **argv, const Settings *es, int fds[3], bool pty,

@@ -2,44 +2,38 @@
 /*
  * Spawning a container's first process.
  *
- * The parent (vesseld, in its event loop) and the child talk over one SOCK_SEQPACKET socketpair. The
- * sync points, numbered the same on both sides:
+ * The container's side is vessel-init in its setup mode (src/init/container-setup.c), a static
+ * program of its own: our child execs it right away, so it never copies vesseld's memory. We and it
+ * talk over one SOCK_SEQPACKET socketpair. The sync points, numbered the same on both sides:
  *
- *   (1) parent: clone3(CLONE_PIDFD | namespaces); asks systemd for the scope with the child's pid;
- *               for Network=bridge, creates the veth pair with its peer "eth0" in the child's netns.
- *   (2) child:  builds the root (overlay, /proc, /dev, /sys, masks, binds), sets the host name,
+ *   (1) parent: describes the container in a memfd (setup-spec.h); clone(CLONE_VM | CLONE_VFORK |
+ *               CLONE_PIDFD | namespaces), the child execs vessel-init --setup-fd (we wait the
+ *               microseconds to that exec); asks systemd for the scope with its pid; for
+ *               Network=bridge, creates the veth pair with its peer "eth0" in its netns.
+ *   (2) child:  lo up; builds the root (overlay, /proc, /dev, /sys, masks, binds), sets the host name,
  *               pivot_root()s, then blocks reading the socket. This overlaps with the scope job.
  *   (3) parent: the job is done (JobRemoved "done"): moves the child into the v1 cpuset/freezer
- *               cgroups, sends GO. If systemd refused, it kills the child instead; nothing is left.
- *   (4) child:  brings up lo and, for bridge, gives eth0 its address and the default route (it is
- *               still root with CAP_NET_ADMIN in its netns); enters a new cgroup namespace (now rooted at the scope), forks the app, which switches
- *               user, drops privileges, loads seccomp last and execs the command; the first process
- *               execveat()s vessel-init from the sealed memfd.
- *   (5) parent: EOF on the socket means both execs happened (the socket is CLOEXEC). A failure on
+ *               cgroups, sends GO (on v1 with the container's cgroup trees). If systemd refused, it
+ *               kills the child instead; nothing is left.
+ *   (4) child:  for bridge, gives eth0 its address and the default route (it is still root with
+ *               CAP_NET_ADMIN in its netns); enters a new cgroup namespace (now rooted at the scope),
+ *               spawns the app, which switches user, drops privileges, loads seccomp last and execs
+ *               the command; then it is vessel-init proper, in place.
+ *   (5) parent: EOF on the socket means the app exec'd and vessel-init closed its end. A failure on
  *               either side arrives before that as a typed message {step, errno, text}.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/openat2.h>
 #include <linux/sched.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -54,20 +48,6 @@
 #include "scope.h"
 #include "settings.h"
 #include "string-util.h"
-#include "user-util.h"
-
-static const char *const step_table[_STEP_MAX] = {
-        [STEP_SETUP] = "setup", [STEP_MOUNT] = "mount", [STEP_BIND] = "bind", [STEP_HOSTNAME] = "hostname",
-        [STEP_PIVOT] = "pivot_root", [STEP_CGROUP] = "cgroup", [STEP_USER] = "user", [STEP_CHDIR] = "chdir",
-        [STEP_PRIVILEGES] = "privileges", [STEP_SECCOMP] = "seccomp", [STEP_EXEC] = "exec", [STEP_INIT] = "init",
-        [STEP_NETWORK] = "network",
-};
-
-const char *spawn_step_to_string(int step) {
-        return step >= 0 && step < _STEP_MAX ? step_table[step] : "?";
-}
-
-#define CHILD_FDS_MAX 9
 
 struct ContainerSpawn {
         Container *container;
@@ -81,16 +61,7 @@ struct ContainerSpawn {
         int error_step;
         char *error_text;
         bool error_is_exec; /* the command itself could not run: the container ran and exited */
-        /* the child's fds, while it still shares our fd table: closed when it tells us it has its own
-         * (a close here before that would close them under it), or when it is gone */
-        int child_fds[CHILD_FDS_MAX];
-        size_t n_child_fds;
 };
-
-static void spawn_release_child_fds(ContainerSpawn *s) {
-        close_many(s->child_fds, s->n_child_fds);
-        s->n_child_fds = 0;
-}
 
 ContainerSpawn *container_spawn_free(ContainerSpawn *s) {
         if (!s)
@@ -100,7 +71,6 @@ ContainerSpawn *container_spawn_free(ContainerSpawn *s) {
         sd_event_source_disable_unref(s->sync_source);
         sd_event_source_disable_unref(s->retry_timer);
         safe_close(s->sync_fd);
-        spawn_release_child_fds(s);
         free(s->job);
         free(s->error_text);
         return mfree(s);
@@ -147,752 +117,125 @@ const char *container_spawn_set_job(Container *c, const char *job) {
 #define CGROUP_V1_HIERARCHIES "cpu,cpuacct", "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer"
 #define CGROUP_TREES_MAX SYNC_FDS_MAX
 
-typedef struct ChildArgs {
-        int sync_fd;
-        int status_dir_fd;
-        int journal_fd;
-        int out_pipe[2], err_pipe[2];
-        const char *rundir;
-        int userns_fd; /* PrivateUsers: the container's user namespace, else -EBADF */
-        int netns_fd;  /* a network namespace from the pool to join, else -EBADF */
-        const char *root;
-        const char *lower, *upper, *work;
-        bool shares_fds; /* cloned with CLONE_FILES: unshare first, tell the parent */
-} ChildArgs;
+/* --------------------------------------------------------------- parent ---- */
 
-int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * SYNC_FDS_MAX)];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) msg, .iov_len = sizeof *msg };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+void container_app_defaults(Container *c, AppDefaults *ret) {
+        const Settings *s = &c->settings;
+        Manager *m = c->manager;
 
-        assert(n_fds <= SYNC_FDS_MAX);
-        if (n_fds > 0) {
-                struct cmsghdr *cm;
-
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-        }
-        return sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-_noreturn_ _printf_(4, 5) void child_fail(int sync_fd, SpawnStep step, int error, const char *fmt, ...) {
-        SyncMessage msg = { .step = step, .error = abs(error) };
-        va_list ap;
-
-        errno = abs(error);
-        va_start(ap, fmt);
-        (void) vsnprintf(msg.text, sizeof msg.text, fmt, ap);
-        va_end(ap);
-        (void) send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL);
-        _exit(step == STEP_EXEC ? (abs(error) == ENOENT ? 127 : 126) : 125);
-}
-
-#define CHILD_CHECK(step, expr, ...)                                   \
-        do {                                                           \
-                if ((expr) < 0)                                        \
-                        child_fail(a->sync_fd, step, errno, __VA_ARGS__); \
-        } while (0)
-
-static int openat2_in_root(int root_fd, const char *path, int flags) {
-        struct open_how how = {
-                .flags = flags | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        *ret = (AppDefaults) {
+                .hostname = s->hostname ?: c->name,
+                .environment = s->environment,
+                .user = s->user,
+                .working_directory = s->working_directory,
+                .capabilities = settings_capability_mask(s),
         };
-        return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-}
-
-/* Opens 'path' below root_fd as O_PATH, creating what is missing (directories, and the last component
- * as an empty file if last_is_file). Every step is resolved inside the root (RESOLVE_IN_ROOT): a
- * symlink in a hostile image may point anywhere, but never out of the root. */
-static int mkdir_in_root(int root_fd, const char *path, bool last_is_file) {
-        _cleanup_free_ char *p = strdup(path);
-        char *slash;
-
-        if (!p)
-                return -ENOMEM;
-        for (slash = p;; slash++) {
-                bool last;
-                int fd;
-
-                slash = strchrnul(slash, '/');
-                last = *slash == 0;
-                *slash = 0;
-                if (*p) {
-                        fd = openat2_in_root(root_fd, p, O_PATH);
-                        if (fd < 0 && errno == ENOENT) {
-                                _cleanup_close_ int parent = -EBADF;
-                                char *base = strrchr(p, '/');
-
-                                if (base) {
-                                        *base = 0;
-                                        parent = openat2_in_root(root_fd, *p ? p : ".", O_PATH | O_DIRECTORY);
-                                        *base = '/';
-                                        base++;
-                                } else {
-                                        parent = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-                                        base = p;
-                                }
-                                if (parent < 0)
-                                        return -errno;
-                                if (last && last_is_file) {
-                                        int nfd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
-                                        if (nfd < 0 && errno != EEXIST)
-                                                return -errno;
-                                        safe_close(nfd);
-                                } else if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST)
-                                        return -errno;
-                                fd = openat2_in_root(root_fd, p, O_PATH);
-                        }
-                        if (fd < 0)
-                                return -errno;
-                        if (last)
-                                return fd;
-                        safe_close(fd);
-                } else if (last)
-                        return fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-                *slash = '/';
+        if (s->seccomp == SECCOMP_DEFAULT && m->seccomp_bpf) {
+                ret->seccomp = m->seccomp_bpf;
+                ret->seccomp_size = m->seccomp_bpf_size;
         }
 }
 
-static void child_bind_paths(ChildArgs *a, const Settings *s, int root_fd) {
-        for (size_t i = 0; i < s->n_binds; i++) {
-                const BindPath *b = s->binds + i;
-                _cleanup_close_ int src = -EBADF, dst = -EBADF;
-                struct stat st;
+/* The spec in a memfd of its own, which the setup process reads from its start. */
+static int setup_spec_memfd(const SetupSpec *spec, int *ret_fd) {
+        _cleanup_free_ void *data = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size, done = 0;
+        int r;
 
-                src = open_tree(AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                if (src < 0)
-                        child_fail(a->sync_fd, STEP_BIND, errno, "Failed to open bind source %s: %m", b->source);
-                if (fstat(src, &st) < 0)
-                        child_fail(a->sync_fd, STEP_BIND, errno, "Failed to stat %s: %m", b->source);
-                if (b->read_only) {
-                        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-                        if (mount_setattr(src, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-                                child_fail(a->sync_fd, STEP_BIND, errno, "Failed to make %s read-only: %m",
-                                           b->source);
-                }
-                dst = mkdir_in_root(root_fd, b->destination, !S_ISDIR(st.st_mode));
-                if (dst < 0)
-                        child_fail(a->sync_fd, STEP_BIND, dst, "Failed to create bind destination %s: %m",
-                                   b->destination);
-                if (move_mount(src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                        child_fail(a->sync_fd, STEP_BIND, errno, "Failed to bind %s to %s: %m", b->source,
-                                   b->destination);
+        r = setup_spec_serialize(spec, &data, &size);
+        if (r < 0)
+                return r;
+        fd = memfd_create("vessel-setup", MFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (done < size) {
+                ssize_t n = write(fd, (const char *) data + done, size - done);
+                if (n < 0)
+                        return -errno;
+                done += (size_t) n;
         }
-}
-
-static const char *const masked_paths[] = {
-        "proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/timer_list",
-        "proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap",
-};
-
-static const char *const readonly_paths[] = {
-        "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
-};
-
-/* Mounts onto an fd resolved inside the root: the kernel follows the /proc/self/fd magic link to the
- * directory the fd names, so a symlink in the image ("proc -> /etc") cannot redirect a mount. */
-static int mount_on_fd(const char *source, int target_fd, const char *fstype, unsigned long flags, const char *data) {
-        char p[64];
-
-        snprintf(p, sizeof p, "/proc/self/fd/%i", target_fd);
-        return mount(source, p, fstype, flags, data);
-}
-
-/* The API file systems' mount points: created if missing, and never a symlink, anywhere on the way
- * (an image's "proc -> etc" would otherwise put /proc over its /etc; CVE-2019-19921). */
-static int open_dir_in_root(int root_fd, const char *path) {
-        _cleanup_close_ int fd = mkdir_in_root(root_fd, path, /* last_is_file= */ false);
-        struct open_how how = {
-                .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        };
-        int dfd;
-
-        if (fd < 0)
-                return fd;
-        dfd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-        if (dfd < 0)
-                return errno == ELOOP || errno == ENOTDIR ? -ELOOP : -errno;
-        return dfd;
-}
-
-static void child_mount_at(ChildArgs *a, int root_fd, const char *path, const char *source, const char *fstype,
-                           unsigned long flags, const char *data) {
-        _cleanup_close_ int fd = open_dir_in_root(root_fd, path);
-
-        if (fd == -ELOOP)
-                child_fail(a->sync_fd, STEP_MOUNT, fd, "Refusing to mount /%s: it is a symlink in the image.", path);
-        if (fd < 0)
-                child_fail(a->sync_fd, STEP_MOUNT, fd, "Failed to create /%s: %m", path);
-        if (mount_on_fd(source, fd, fstype, flags, data) < 0)
-                child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to mount /%s: %m", path);
-}
-
-/* A read-only copy of a subtree, moved over itself. */
-static int bind_readonly_at(int target_fd) {
-        _cleanup_close_ int tree = -EBADF;
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
-
-        tree = open_tree(target_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-        if (tree < 0)
-                return -errno;
-        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
-                return -errno;
-        if (move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                return -errno;
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
-static void child_mount_api_filesystems(ChildArgs *a, int root_fd) {
-        _cleanup_close_ int dev_fd = -EBADF;
+typedef struct SetupExec {
+        int init_fd;
+        unsigned first_closed; /* the fds from here on are not the setup's */
+        const int *keep;       /* the setup's fds, kept across the exec */
+        size_t n_keep;
+        char *argv[3];
+        int error; /* set by the child when it fails before its exec; read once it is gone */
+} SetupExec;
 
-        /* /proc: fresh, of the container's pid namespace */
-        child_mount_at(a, root_fd, "proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
+/* vesseld is single-threaded and waits while the child uses it: one stack serves every spawn */
+static uint8_t setup_stack[64 * 1024] __attribute__((aligned(16)));
 
-        /* /dev: a tmpfs with the few nodes a program expects, no host device */
-        child_mount_at(a, root_fd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-        dev_fd = openat2_in_root(root_fd, "dev", O_PATH | O_DIRECTORY);
-        CHILD_CHECK(STEP_MOUNT, dev_fd, "Failed to open /dev: %m");
-        static const struct {
-                const char *name;
-                unsigned maj, min;
-        } nodes[] = {
-                { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-                { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+/* The child, in our memory on its own stack, while we wait (CLONE_VM | CLONE_VFORK), as posix_spawn()'s
+ * does: system calls only, nothing allocated, nothing of ours changed but x->error. */
+static int setup_exec(void *userdata) {
+        SetupExec *x = userdata;
+        char *envp[] = { NULL };
+
+        /* a fd table of its own, with only the fds below first_closed: not a copy, to be closed again
+         * at the exec, of the fds we keep of every other container (fd_move_high()) */
+        if (syscall(SYS_close_range, x->first_closed, ~0U, CLOSE_RANGE_UNSHARE) < 0 && unshare(CLONE_FILES) < 0)
+                goto fail;
+        for (size_t i = 0; i < x->n_keep; i++)
+                if (x->keep[i] >= 0 && fcntl(x->keep[i], F_SETFD, 0) < 0)
+                        goto fail;
+        /* if vesseld dies before the container runs, the container goes too: nothing half-made */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                goto fail;
+        (void) syscall(SYS_execveat, x->init_fd, "", x->argv, envp, AT_EMPTY_PATH);
+fail:
+        x->error = errno ?: EIO;
+        _exit(125);
+}
+
+/* The container's first process: vessel-init in its setup mode, in new pid, mount, uts, ipc (and,
+ * with netns_flag, network) namespaces, with the fds in keep and the spec in spec_fd. It does not copy
+ * our memory (vfork), so its start costs the same with 1 container or 1000. Returns its pid, or -errno
+ * when it could not be started (it is then gone, reaped). */
+static pid_t setup_spawn(Manager *m, unsigned long netns_flag, const int *keep, size_t n_keep, int spec_fd, int *ret_pidfd) {
+        char arg[32];
+        SetupExec x = {
+                .init_fd = m->init_fd,
+                .first_closed = FD_HIGH_MIN,
+                .keep = keep,
+                .n_keep = n_keep,
+                .argv = { (char *) "vessel-init", arg, NULL },
         };
-        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                CHILD_CHECK(STEP_MOUNT, mknodat(dev_fd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)),
-                            "Failed to create /dev/%s: %m", nodes[i].name);
-                (void) fchmodat(dev_fd, nodes[i].name, 0666, 0); /* umask */
-        }
-        child_mount_at(a, root_fd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                       "newinstance,ptmxmode=0666,mode=620,gid=5");
-        (void) symlinkat("pts/ptmx", dev_fd, "ptmx");
-        child_mount_at(a, root_fd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
-        {
-                _cleanup_close_ int mq = open_dir_in_root(root_fd, "dev/mqueue");
-                if (mq >= 0)
-                        (void) mount_on_fd("mqueue", mq, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-        }
-        (void) symlinkat("/proc/self/fd", dev_fd, "fd");
-        (void) symlinkat("/proc/self/fd/0", dev_fd, "stdin");
-        (void) symlinkat("/proc/self/fd/1", dev_fd, "stdout");
-        (void) symlinkat("/proc/self/fd/2", dev_fd, "stderr");
-        (void) symlinkat("/proc/kcore", dev_fd, "core");
-
-        /* /sys: read-only; the cgroup tree is mounted after the cgroup namespace exists */
-        child_mount_at(a, root_fd, "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
-
-        /* the OCI default masks: files get /dev/null, directories an empty read-only tmpfs */
-        for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++) {
-                _cleanup_close_ int fd = openat2_in_root(root_fd, masked_paths[i], O_PATH | O_NOFOLLOW);
-                struct stat st;
-
-                if (fd < 0 || fstat(fd, &st) < 0)
-                        continue;
-                if (S_ISDIR(st.st_mode))
-                        CHILD_CHECK(STEP_MOUNT, mount_on_fd("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
-                                    "Failed to mask /%s: %m", masked_paths[i]);
-                else {
-                        _cleanup_close_ int null_tree = open_tree(dev_fd, "null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-                        if (null_tree < 0 ||
-                            move_mount(null_tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                                child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to mask /%s: %m", masked_paths[i]);
-                }
-        }
-        for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++) {
-                _cleanup_close_ int fd = openat2_in_root(root_fd, readonly_paths[i], O_PATH | O_NOFOLLOW);
-                int r;
-
-                if (fd < 0)
-                        continue;
-                r = bind_readonly_at(fd);
-                if (r < 0)
-                        child_fail(a->sync_fd, STEP_MOUNT, r, "Failed to make /%s read-only: %m", readonly_paths[i]);
-        }
-}
-
-/* /etc/hostname, /etc/hosts, /etc/resolv.conf: files of the runtime directory, bound over the image's
- * (created if missing), as Docker does; the image itself is never written. */
-static void child_bind_etc_files(ChildArgs *a, int root_fd) {
-        FOREACH_STRING(name, "hostname", "hosts", "resolv.conf") {
-                _cleanup_close_ int src = -EBADF, dst = -EBADF;
-                char path[PATH_MAX];
-
-                /* by path, in our own mount namespace: open_tree() cannot clone a mount of another
-                 * namespace, and the directory fd we inherited was opened in vesseld's */
-                snprintf(path, sizeof path, "%s/%s", a->rundir, name);
-                src = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-                if (src < 0)
-                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to clone %s: %m", name);
-                snprintf(path, sizeof path, "etc/%s", name);
-                dst = mkdir_in_root(root_fd, path, /* last_is_file= */ true);
-                if (dst < 0)
-                        child_fail(a->sync_fd, STEP_MOUNT, dst, "Failed to create /%s: %m", path);
-                if (move_mount(src, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to provide /%s: %m", path);
-        }
-}
-
-/* The go: a SyncMessage, and on v1 the container's cgroup directories of each hierarchy as detached
- * read-only trees (their names, '\n'-separated, in its text). */
-static ssize_t child_recv_go(ChildArgs *a, SyncMessage *go, int *fds, size_t *n_fds) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * CGROUP_TREES_MAX)];
-        } control = {};
-        struct iovec iov = { .iov_base = go, .iov_len = sizeof *go };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
-        ssize_t n;
-
-        *n_fds = 0;
-        n = recvmsg(a->sync_fd, &mh, MSG_CMSG_CLOEXEC);
-        if (n <= 0)
-                return n;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        memcpy(fds, CMSG_DATA(c), MIN(k, (size_t) CGROUP_TREES_MAX) * sizeof(int));
-                        *n_fds = MIN(k, (size_t) CGROUP_TREES_MAX);
-                }
-        go->text[sizeof go->text - 1] = 0;
-        return n;
-}
-
-static void child_mount_cgroup(ChildArgs *a, CgroupLayout layout, const char *names, const int *fds, size_t n_fds) {
-        /* After unshare(CLONE_NEWCGROUP) a cgroup2 mount shows the container's own subtree, the
-         * delegated one, writable. On v1 (no delegation of v1 controllers) each hierarchy shows the
-         * container's own cgroup, read-only: bind mounts vesseld made of them, not a cgroup mount per
-         * hierarchy and container (each of those is a superblock of its own that every later mount
-         * searches, and it walks every cgroup of the hierarchy). */
-        if (access("/sys/fs/cgroup", F_OK) < 0)
-                return;
-        if (layout == CGROUP_LAYOUT_UNIFIED) {
-                CHILD_CHECK(STEP_CGROUP, mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
-                            "Failed to mount /sys/fs/cgroup: %m");
-                return;
-        }
-
-        CHILD_CHECK(STEP_CGROUP, mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k"),
-                    "Failed to mount /sys/fs/cgroup: %m");
-        const char *name = names;
-        for (size_t i = 0; i < n_fds && name && *name; i++) {
-                const char *end = strchrnul(name, '\n');
-                char p[64];
-
-                snprintf(p, sizeof p, "/sys/fs/cgroup/%.*s", (int) (end - name), name);
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        child_fail(a->sync_fd, STEP_CGROUP, errno, "Failed to create %s: %m", p);
-                CHILD_CHECK(STEP_CGROUP, move_mount(fds[i], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH),
-                            "Failed to attach the cgroup hierarchy at %s: %m", p);
-                name = *end ? end + 1 : NULL;
-        }
-        close_many(fds, n_fds);
-        (void) mount(NULL, "/sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
-}
-
-static char **child_environment(Container *c, const UserRecord *u) {
-        char **env = NULL;
-        char buf[PATH_MAX + 16];
-
-        (void) strv_env_set(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        snprintf(buf, sizeof buf, "HOSTNAME=%s", c->settings.hostname ?: c->name);
-        (void) strv_env_set(&env, buf);
-        snprintf(buf, sizeof buf, "HOME=%s", u && u->home ? u->home : "/root");
-        (void) strv_env_set(&env, buf);
-        (void) strv_env_set(&env, "container=vessel");
-        STRV_FOREACH(e, c->settings.environment)
-                (void) strv_env_set(&env, *e);
-        return env;
-}
-
-static int capability_last(void) {
-        static int last = -1;
-        _cleanup_free_ char *s = NULL;
-
-        if (last >= 0)
-                return last;
-        if (read_one_line_file("/proc/sys/kernel/cap_last_cap", &s) >= 0)
-                last = atoi(s);
-        if (last <= 0)
-                last = CAP_LAST_CAP;
-        return last;
-}
-
-/* Only the bounding set: an exec as root gets exactly it as permitted and effective set, one as
- * another user gets nothing, and the inheritable and ambient sets stay empty, as in Docker. */
-void child_drop_bounding(int sync_fd, const Settings *s) {
-        uint64_t keep = 0;
-        int last = capability_last();
-
-        if (s->capabilities_set) {
-                STRV_FOREACH(n, s->capabilities) {
-                        int cap = capability_from_name(*n);
-                        if (cap >= 0)
-                                keep |= 1ULL << cap;
-                }
-        } else
-                for (const char *const *n = default_capabilities; *n; n++)
-                        keep |= 1ULL << capability_from_name(*n);
-
-        for (int cap = 0; cap <= last; cap++)
-                if (!(keep & (1ULL << cap)))
-                        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-                                child_fail(sync_fd, STEP_PRIVILEGES, errno, "Failed to drop capability %i: %m", cap);
-}
-
-/* The last steps before a command runs, for a container's app and for a process exec'd into it:
- * stdio, user, environment, working directory, no_new_privs, seccomp, exec. */
-_noreturn_ void child_exec_app(int sync_fd, Container *c, const AppParams *p) {
-        const Settings *s = &c->settings;
-        Manager *m = c->manager;
-        _cleanup_(user_record_done) UserRecord u = {};
-        const char *user = p->user ?: s->user;
-        char **env;
-        const char *wd;
-
-        if (p->setsid && setsid() < 0)
-                child_fail(sync_fd, STEP_SETUP, errno, "setsid() failed: %m");
-
-        /* PrivateUsers: the app (not vessel-init) lives in the container's user namespace, as its
-         * root, which is an unprivileged uid on the host; the other namespaces stay owned by the
-         * host's, so even that root has no power over them */
-        if (p->userns_fd >= 0) {
-                if (setns(p->userns_fd, CLONE_NEWUSER) < 0)
-                        child_fail(sync_fd, STEP_USER, errno, "Failed to enter the user namespace: %m");
-                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-                        child_fail(sync_fd, STEP_USER, errno, "Failed to become root of the user namespace: %m");
-                /* joining a user namespace grants a full bounding set in it: drop to ours again */
-                child_drop_bounding(sync_fd, s);
-        }
-        if (dup2(p->stdio[0], 0) < 0 || dup2(p->stdio[1], 1) < 0 || dup2(p->stdio[2], 2) < 0)
-                child_fail(sync_fd, STEP_SETUP, errno, "Failed to set up standard I/O: %m");
-
-        /* from here on a failure is also the process's own last words, where the caller reads them */
-#define APP_FAIL(step, err, ...)                                                          \
-        do {                                                                              \
-                int _e_ = abs(err);                                                       \
-                if (p->report_exec_on_stderr) {                                           \
-                        errno = _e_;                                                      \
-                        dprintf(2, "vessel: " __VA_ARGS__);                               \
-                        dprintf(2, "\n");                                                 \
-                }                                                                         \
-                child_fail(sync_fd, step, _e_, __VA_ARGS__);                              \
-        } while (0)
-
-        if (user) {
-                _cleanup_fclose_ FILE *pw = fopen("/etc/passwd", "re"), *gr = fopen("/etc/group", "re");
-                int r = user_resolve(user, pw, gr, &u);
-                if (r < 0)
-                        APP_FAIL(STEP_USER, r, "Failed to resolve user '%s' in the container: %s", user,
-                                   r == -ESRCH ? "no such user or group" : strerror(-r));
-                if (setgroups(u.n_groups, u.groups) < 0)
-                        APP_FAIL(STEP_USER, errno, "setgroups() failed: %m");
-                if (setresgid(u.gid, u.gid, u.gid) < 0)
-                        APP_FAIL(STEP_USER, errno, "Failed to set gid %u: %m", (unsigned) u.gid);
-                if (setresuid(u.uid, u.uid, u.uid) < 0)
-                        APP_FAIL(STEP_USER, errno, "Failed to set uid %u: %m", (unsigned) u.uid);
-        } else if (setgroups(0, NULL) < 0)
-                APP_FAIL(STEP_USER, errno, "setgroups() failed: %m");
-
-        env = child_environment(c, user ? &u : NULL);
-        STRV_FOREACH(e, p->extra_env)
-                (void) strv_env_set(&env, *e);
-        if (!env)
-                APP_FAIL(STEP_SETUP, ENOMEM, "Out of memory.");
-
-        wd = p->working_directory ?: s->working_directory ?: "/";
-        if (chdir(wd) < 0)
-                APP_FAIL(STEP_CHDIR, errno, "Failed to change to working directory %s: %m", wd);
-
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                APP_FAIL(STEP_PRIVILEGES, errno, "Failed to set no_new_privs: %m");
-
-        /* Every fd we did not mean to pass is closed on exec (CVE-2024-21626 leaked one). */
-        (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-
-        /* seccomp last: nothing after it but the exec */
-        if (s->seccomp == SECCOMP_DEFAULT && m->seccomp_bpf) {
-                struct sock_fprog prog = {
-                        .len = m->seccomp_bpf_size / sizeof(struct sock_filter),
-                        .filter = m->seccomp_bpf,
-                };
-                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-                        APP_FAIL(STEP_SECCOMP, errno, "Failed to load the seccomp filter: %m");
-        }
-
-        sigset_t none;
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-
-        environ = env;
-        execvp(p->argv[0], p->argv);
-        /* an exec'd process's failure is the caller's to read, like a shell's */
-        APP_FAIL(STEP_EXEC, errno, "Failed to execute %s: %m", p->argv[0]);
-#undef APP_FAIL
-}
-
-/* PrivateUsers: every lower layer is presented through an idmapped mount (host uid 0 → the container's
- * root), attached below the runtime directory; the overlay goes over those. The image itself is never
- * chowned. Returns the new lowerdir= list. */
-static char *child_idmap_lowers(ChildArgs *a) {
-        _cleanup_free_ char *list = strdup(a->lower), *result = strdup("");
-        unsigned i = 0;
-
-        if (!list || !result)
-                child_fail(a->sync_fd, STEP_MOUNT, ENOMEM, "Out of memory.");
-        for (char *dir = strtok(list, ":"); dir; dir = strtok(NULL, ":"), i++) {
-                _cleanup_close_ int tree = -EBADF;
-                struct mount_attr attr = {
-                        .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
-                        .userns_fd = a->userns_fd,
-                };
-                char target[PATH_MAX];
-                char *n;
-
-                tree = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-                if (tree < 0)
-                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to open layer %s: %m", dir);
-                if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-                        child_fail(a->sync_fd, STEP_MOUNT, errno,
-                                   "Cannot present %s through an idmapped mount (needed for PrivateUsers; its file "
-                                   "system may not support it): %m", dir);
-                snprintf(target, sizeof target, "%s/lower%u", a->rundir, i);
-                if (mkdir(target, 0700) < 0 && errno != EEXIST)
-                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to create %s: %m", target);
-                if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                        child_fail(a->sync_fd, STEP_MOUNT, errno, "Failed to attach layer %s: %m", dir);
-                n = strjoin(result, *result ? ":" : "", target);
-                if (!n)
-                        child_fail(a->sync_fd, STEP_MOUNT, ENOMEM, "Out of memory.");
-                free(result);
-                result = n;
-        }
-        return TAKE_PTR(result);
-}
-
-typedef struct AppStart {
-        int sync_fd;
-        Container *container;
-        AppParams params;
-} AppStart;
-
-static int app_main(void *userdata) {
-        AppStart *start = userdata;
-
-        child_exec_app(start->sync_fd, start->container, &start->params);
-}
-
-/* The app's process, as vfork() makes one: in our memory, on a stack of its own, while we wait for
- * its exec (or its death). fork() would copy the page tables of all of vesseld's memory, which we
- * still have, only for the exec to throw them away. Everything the app does until its exec touches
- * only what we no longer need, or what it sets up for itself (environ, restored below). */
-static pid_t app_spawn(AppStart *start) {
-        const size_t stack_size = 1024 * 1024;
-        char **saved_environ = environ;
-        void *stack;
+        int pidfd = -EBADF, e;
+        sigset_t all, saved;
         pid_t pid;
 
-        stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (stack == MAP_FAILED)
-                return -errno;
-        pid = clone(app_main, (char *) stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, start);
+        for (size_t i = 0; i < n_keep; i++)
+                if (keep[i] >= 0 && (unsigned) keep[i] >= x.first_closed)
+                        x.first_closed = (unsigned) keep[i] + 1; /* a client's fd, say: copy that far */
+        snprintf(arg, sizeof arg, "--setup-fd=%i", spec_fd);
+
+        /* no handler of ours may run in the child, on our memory: everything stays blocked until the
+         * setup resets the mask */
+        sigfillset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, &saved);
+        pid = clone(setup_exec, setup_stack + sizeof setup_stack,
+                    CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
+                            CLONE_NEWIPC | netns_flag | SIGCHLD,
+                    &x, &pidfd);
+        e = errno;
+        (void) sigprocmask(SIG_SETMASK, &saved, NULL);
         if (pid < 0)
-                pid = -errno;
-        environ = saved_environ;
-        (void) munmap(stack, stack_size);
+                return -e;
+        if (x.error != 0) {
+                (void) waitpid(pid, NULL, 0);
+                safe_close(pidfd);
+                return -x.error;
+        }
+        *ret_pidfd = pidfd;
         return pid;
 }
 
-_noreturn_ static void child_main(ChildArgs *a, Container *c, int parent_sync_fd) {
-        const Settings *s = &c->settings;
-        Manager *m = c->manager;
-        _cleanup_close_ int root_fd = -EBADF;
-        int stdin_fd, stdout_fd, stderr_fd;
-        _cleanup_free_ char *opts = NULL;
-        sigset_t all;
-        SyncMessage go;
-        ssize_t n;
-        pid_t app;
-
-        /* First of all, while vesseld's fds are ours too: a table of our own, with only the fds below
-         * FD_HIGH_MIN copied, and vesseld told, so it can close its copies of ours. */
-        if (a->shares_fds) {
-                SyncMessage unshared = { .step = -1 };
-
-                if (syscall(SYS_close_range, FD_HIGH_MIN, ~0U, CLOSE_RANGE_UNSHARE) < 0 && unshare(CLONE_FILES) < 0)
-                        child_fail(a->sync_fd, STEP_SETUP, errno, "Failed to unshare the fd table: %m");
-                if (sync_send(a->sync_fd, &unshared, NULL, 0) < 0)
-                        _exit(125);
-        }
-        (void) safe_close(parent_sync_fd);
-
-        /* vesseld blocks the signals it handles; the container starts with a clean slate. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
-        sigemptyset(&all);
-        (void) sigprocmask(SIG_SETMASK, &all, NULL);
-
-        /* If vesseld dies before the container runs, the container goes too: nothing half-made. */
-        CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "prctl() failed: %m");
-
-        if (a->netns_fd >= 0) {
-                CHILD_CHECK(STEP_NETWORK, setns(a->netns_fd, CLONE_NEWNET), "Failed to join the network namespace: %m");
-                a->netns_fd = safe_close(a->netns_fd);
-        }
-        /* lo, in every namespace but the host's; the rest of the network once the parent made it */
-        if (s->network != NETWORK_HOST) {
-                int nr = network_setup_child_loopback();
-                if (nr < 0)
-                        child_fail(a->sync_fd, STEP_NETWORK, nr, "Failed to bring up the loopback device: %s",
-                                   strerror(-nr));
-        }
-
-        /* (2) the root */
-        CHILD_CHECK(STEP_MOUNT, mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL),
-                    "Failed to make the mount tree a slave: %m");
-        _cleanup_free_ char *lower = NULL;
-        if (a->userns_fd >= 0)
-                lower = child_idmap_lowers(a);
-        if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower ?: a->lower, a->upper, a->work) < 0)
-                child_fail(a->sync_fd, STEP_MOUNT, ENOMEM, "Out of memory.");
-        CHILD_CHECK(STEP_MOUNT, mount("overlay", a->root, "overlay", MS_NOSUID | MS_NODEV, opts),
-                    "Failed to mount the overlay root (lower %s): %m", a->lower);
-
-        root_fd = open(a->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        CHILD_CHECK(STEP_MOUNT, root_fd, "Failed to open the root: %m");
-        child_mount_api_filesystems(a, root_fd);
-        child_bind_etc_files(a, root_fd);
-        child_bind_paths(a, s, root_fd);
-
-        CHILD_CHECK(STEP_HOSTNAME, sethostname(s->hostname ?: c->name, strlen(s->hostname ?: c->name)),
-                    "Failed to set the host name: %m");
-
-        if (s->read_only)
-                CHILD_CHECK(STEP_MOUNT, mount(NULL, a->root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL),
-                            "Failed to make the root read-only: %m");
-
-        CHILD_CHECK(STEP_PIVOT, chdir(a->root), "Failed to enter the root: %m");
-        CHILD_CHECK(STEP_PIVOT, syscall(SYS_pivot_root, ".", "."), "pivot_root() failed: %m");
-        CHILD_CHECK(STEP_PIVOT, umount2(".", MNT_DETACH), "Failed to detach the old root: %m");
-        CHILD_CHECK(STEP_PIVOT, chdir("/"), "chdir(/) failed: %m");
-
-        /* what needs no scope yet: the bounding set (the effective set still has what the mounts
-         * below take), and what a user expects of a container (Docker's default) as its file limit;
-         * we keep what we have where the kernel's nr_open is lower */
-        child_drop_bounding(a->sync_fd, s);
-        struct rlimit nofile = { 1048576, 1048576 };
-        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) {
-                nofile = (struct rlimit) { 524288, 524288 };
-                (void) setrlimit(RLIMIT_NOFILE, &nofile);
-        }
-
-        /* (2) → (3): wait for the scope */
-        int cgroup_fds[CGROUP_TREES_MAX];
-        size_t n_cgroup_fds;
-        n = child_recv_go(a, &go, cgroup_fds, &n_cgroup_fds);
-        if (n <= 0)
-                _exit(125); /* the parent gave up on us */
-
-        /* (4) the network: our end of the veth is here since (1); eth0's address, the route */
-        int nr = network_setup_child(c);
-        if (nr < 0)
-                child_fail(a->sync_fd, STEP_NETWORK, nr, "Failed to configure the container's network: %s",
-                           strerror(-nr));
-
-        CHILD_CHECK(STEP_CGROUP, unshare(CLONE_NEWCGROUP), "Failed to create the cgroup namespace: %m");
-        child_mount_cgroup(a, m->cgroup_layout, go.text, cgroup_fds, n_cgroup_fds);
-
-        /* From here on we outlive vesseld. */
-        CHILD_CHECK(STEP_SETUP, prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "prctl() failed: %m");
-
-        /* Signals that arrive between fork() and the two execs stay pending, for vessel-init to
-         * forward and for the app to receive; the app unblocks right before its exec. */
-        sigfillset(&all);
-        (void) sigprocmask(SIG_SETMASK, &all, NULL);
-
-        stdin_fd = s->stdin_fd >= 0 ? s->stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
-        CHILD_CHECK(STEP_SETUP, stdin_fd, "Failed to open /dev/null: %m");
-        stdout_fd = s->stdout_fd >= 0 ? s->stdout_fd : a->out_pipe[1];
-        stderr_fd = s->stderr_fd >= 0 ? s->stderr_fd : a->err_pipe[1];
-
-        AppStart start = {
-                .sync_fd = a->sync_fd,
-                .container = c,
-                .params = {
-                        .argv = s->command,
-                        .stdio = { stdin_fd, stdout_fd, stderr_fd },
-                        .setsid = true,
-                        .userns_fd = a->userns_fd,
-                },
-        };
-        app = app_spawn(&start);
-        CHILD_CHECK(STEP_SETUP, app, "Failed to start the app's process: %m");
-
-        /* The first process becomes vessel-init: pid 1, reaper, log relay. */
-        a->out_pipe[1] = safe_close(a->out_pipe[1]);
-        a->err_pipe[1] = safe_close(a->err_pipe[1]);
-
-        char arg_app[32], arg_status[32], arg_journal[32], arg_out[32], arg_err[32];
-        char *arg_name = NULL, *arg_id = NULL, *arg_image = NULL;
-        char *argv[12];
-        size_t k = 0;
-
-        argv[k++] = (char *) "vessel-init";
-        snprintf(arg_app, sizeof arg_app, "--app-pid=%i", (int) app);
-        argv[k++] = arg_app;
-        snprintf(arg_status, sizeof arg_status, "--status-fd=%i", a->status_dir_fd);
-        argv[k++] = arg_status;
-        (void) fd_set_cloexec(a->status_dir_fd, false);
-        if (a->journal_fd >= 0) {
-                snprintf(arg_journal, sizeof arg_journal, "--journal-fd=%i", a->journal_fd);
-                argv[k++] = arg_journal;
-                (void) fd_set_cloexec(a->journal_fd, false);
-        }
-        if (a->out_pipe[0] >= 0) {
-                snprintf(arg_out, sizeof arg_out, "--stdout-fd=%i", a->out_pipe[0]);
-                argv[k++] = arg_out;
-                (void) fd_set_cloexec(a->out_pipe[0], false);
-        }
-        if (a->err_pipe[0] >= 0) {
-                snprintf(arg_err, sizeof arg_err, "--stderr-fd=%i", a->err_pipe[0]);
-                argv[k++] = arg_err;
-                (void) fd_set_cloexec(a->err_pipe[0], false);
-        }
-        if (asprintf(&arg_name, "--name=%s", c->name) < 0 || asprintf(&arg_id, "--id=%s", c->id) < 0 ||
-            asprintf(&arg_image, "--image=%s", c->image) < 0)
-                child_fail(a->sync_fd, STEP_INIT, ENOMEM, "Out of memory.");
-        argv[k++] = arg_name;
-        argv[k++] = arg_id;
-        argv[k++] = arg_image;
-        argv[k] = NULL;
-
-        /* stdin/stdout/stderr of vessel-init itself: /dev/null, the container's own */
-        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd >= 0) {
-                (void) dup2(null_fd, 0);
-                (void) dup2(null_fd, 1);
-                (void) dup2(null_fd, 2);
-        }
-
-        char *envp[] = { NULL };
-        syscall(SYS_execveat, m->init_fd, "", argv, envp, AT_EMPTY_PATH);
-        int e = errno;
-        (void) kill(app, SIGKILL);
-        child_fail(a->sync_fd, STEP_INIT, e, "Failed to execute vessel-init: %m");
-}
-
-/* --------------------------------------------------------------- parent ---- */
 
 static void spawn_fail(Container *c, int r, int step, const char *text) {
         ContainerSpawn *s = c->spawn;
@@ -929,15 +272,10 @@ static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata
                         return 0;
                 n = 0;
         }
-        if (n > 0 && msg.step < 0) {
-                /* the child has a table of its own now: our copies of its fds can go */
-                spawn_release_child_fds(s);
-                return 0;
-        }
         if (n > 0) {
                 msg.text[sizeof msg.text - 1] = 0;
                 log_debug("Container %s: child failed at step %s: %s", c->name,
-                          msg.step >= 0 && msg.step < _STEP_MAX ? step_table[msg.step] : "?", msg.text);
+                          spawn_step_to_string(msg.step), msg.text);
                 spawn_fail(c, -msg.error, msg.step, msg.text);
                 s->error_is_exec = msg.step == STEP_EXEC;
                 return 0;
@@ -1108,10 +446,6 @@ static int on_leader_exit(sd_event_source *es, const siginfo_t *si, void *userda
         Container *c = userdata;
 
         c->leader_source = sd_event_source_disable_unref(c->leader_source);
-        /* died before it had a table of its own: the EOF on the sync socket that reports it needs
-         * our copy of its end closed */
-        if (c->spawn)
-                spawn_release_child_fds(c->spawn);
         if (si->si_code == CLD_EXITED)
                 container_on_exit(c, si->si_status, 0);
         else
@@ -1247,10 +581,9 @@ int container_spawn(Container *c, sd_bus_error *error) {
         _cleanup_close_pair_ int sync_pair[2] = { -EBADF, -EBADF };
         _cleanup_close_pair_ int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
         _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF,
-                userns_fd = -EBADF;
+                userns_fd = -EBADF, spec_fd = -EBADF;
         Manager *m = c->manager;
         ContainerSpawn *s;
-        ChildArgs a;
         pid_t pid;
         int r;
 
@@ -1315,47 +648,59 @@ int container_spawn(Container *c, sd_bus_error *error) {
         if (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0)
                 return -errno;
 
-        /* The child shares our fd table (no copy of one fd of every container) when all it needs
-         * is below FD_HIGH_MIN: what we made for it, and the client's stdio, which stays ours. */
-        int *child_fds[CHILD_FDS_MAX] = { &sync_pair[1], &status_fd, &journal_fd, &out_pipe[0], &out_pipe[1],
-                                          &err_pipe[0], &err_pipe[1], &netns_fd, &userns_fd };
-        bool share = c->settings.stdin_fd < FD_HIGH_MIN && c->settings.stdout_fd < FD_HIGH_MIN &&
-                     c->settings.stderr_fd < FD_HIGH_MIN;
-        for (size_t i = 0; i < CHILD_FDS_MAX; i++)
-                if (*child_fds[i] >= FD_HIGH_MIN)
-                        share = false;
-
-        a = (ChildArgs) {
+        _cleanup_free_ SetupBind *binds = new0(SetupBind, c->settings.n_binds ?: 1);
+        if (!binds)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->settings.n_binds; i++)
+                binds[i] = (SetupBind) {
+                        .source = c->settings.binds[i].source,
+                        .destination = c->settings.binds[i].destination,
+                        .read_only = c->settings.binds[i].read_only,
+                };
+        SetupSpec spec = {
                 .sync_fd = sync_pair[1],
                 .status_dir_fd = status_fd,
                 .journal_fd = journal_fd,
                 .out_pipe = { out_pipe[0], out_pipe[1] },
                 .err_pipe = { err_pipe[0], err_pipe[1] },
-                .rundir = rundir,
-                .userns_fd = userns_fd,
+                .stdio = { c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd },
                 .netns_fd = netns_fd,
+                .userns_fd = userns_fd,
+                .host_network = c->settings.network == NETWORK_HOST,
+                .read_only = c->settings.read_only,
+                .cgroup_unified = m->cgroup_layout == CGROUP_LAYOUT_UNIFIED,
+                .rundir = rundir,
                 .root = root,
                 .lower = c->lower_dir,
                 .upper = upper,
                 .work = work,
-                .shares_fds = share,
+                .name = c->name,
+                .id = c->id,
+                .image = c->image,
+                .binds = binds,
+                .n_binds = c->settings.n_binds,
+                .argv = c->settings.command,
         };
+        container_app_defaults(c, &spec.app);
+        network_setup_spec(c, &spec);
+        r = setup_spec_memfd(&spec, &spec_fd);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to describe container %s to its setup: %m", c->name);
 
         /* (1) */
-        s = calloc(1, sizeof(ContainerSpawn));
+        s = new0(ContainerSpawn, 1);
         if (!s)
                 return -ENOMEM;
         s->container = c;
 
-        pid = clone_with_pidfd(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (share ? CLONE_FILES : 0) |
-                                       (c->settings.network == NETWORK_HOST || netns_fd >= 0 ? 0 : CLONE_NEWNET),
-                               &pidfd);
+        int keep[] = { sync_pair[1], status_fd, journal_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1],
+                       netns_fd, userns_fd, c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd, spec_fd };
+        pid = setup_spawn(m, (c->settings.network == NETWORK_HOST || netns_fd >= 0 ? 0 : CLONE_NEWNET), keep,
+                          ELEMENTSOF(keep), spec_fd, &pidfd);
         if (pid < 0) {
                 free(s);
                 return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");
         }
-        if (pid == 0)
-                child_main(&a, c, sync_pair[0]);
 
         s->sync_fd = TAKE_FD(sync_pair[0]);
         c->spawn = s;
@@ -1400,14 +745,6 @@ int container_spawn(Container *c, sd_bus_error *error) {
                         (void) container_signal_leader(c, SIGKILL);
                 }
         }
-
-        /* the child's fds (network_setup() above used the netns): ours to close now, or, while it
-         * shares our table, once it has its own */
-        for (size_t i = 0; i < CHILD_FDS_MAX; i++)
-                if (share)
-                        s->child_fds[s->n_child_fds++] = TAKE_FD(*child_fds[i]);
-                else
-                        *child_fds[i] = safe_close(*child_fds[i]);
 
         if (r < 0) {
                 (void) container_signal_leader(c, SIGKILL);

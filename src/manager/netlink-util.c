@@ -191,21 +191,6 @@ int nl_addr_add(struct mnl_socket *nl, int ifindex, int family, const void *addr
         return nl_call(nl, nlh, NULL, NULL);
 }
 
-int nl_route_add_default(struct mnl_socket *nl, int family, int ifindex, const void *gateway) {
-        char buf[NL_BUFFER_SIZE];
-        struct nlmsghdr *nlh = nl_message(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
-
-        rtm->rtm_family = family;
-        rtm->rtm_table = RT_TABLE_MAIN;
-        rtm->rtm_protocol = RTPROT_STATIC;
-        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-        rtm->rtm_type = RTN_UNICAST;
-        mnl_attr_put(nlh, RTA_GATEWAY, family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr), gateway);
-        mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
-        return nl_call(nl, nlh, NULL, NULL);
-}
-
 typedef struct LinkWalk {
         int (*cb)(const char *name, int ifindex, void *userdata);
         void *userdata;

@@ -28,6 +28,5 @@ int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char 
 int nl_link_up(struct mnl_socket *nl, int ifindex);
 int nl_link_delete(struct mnl_socket *nl, int ifindex);
 int nl_addr_add(struct mnl_socket *nl, int ifindex, int family, const void *address, unsigned prefixlen);
-int nl_route_add_default(struct mnl_socket *nl, int family, int ifindex, const void *gateway);
 /* calls cb for every link of the namespace; a negative return of cb ends the walk with it */
 int nl_link_foreach(struct mnl_socket *nl, int (*cb)(const char *name, int ifindex, void *userdata), void *userdata);

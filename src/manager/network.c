@@ -39,7 +39,7 @@
 #include "network.h"
 #include "string-util.h"
 
-#define CONTAINER_IFNAME "eth0"
+#define CONTAINER_IFNAME "eth0" /* as netlink-raw.h of the container's setup */
 
 struct Network {
         Subnet subnet;
@@ -411,45 +411,20 @@ int network_setup(Container *c, pid_t pid, int netns_fd) {
         return 0;
 }
 
-int network_setup_child_loopback(void) {
-        _cleanup_nl_ struct mnl_socket *nl = NULL;
-        int r;
-
-        /* our own socket: the parent's talks to the host's namespace */
-        r = nl_open(&nl);
-        if (r < 0)
-                return r;
-        return nl_link_up(nl, 1); /* lo is 1 in every namespace (LOOPBACK_IFINDEX) */
-}
-
-int network_setup_child(Container *c) {
-        const Settings *s = &c->settings;
+void network_setup_spec(Container *c, SetupSpec *spec) {
         const Network *n = c->manager->network;
-        _cleanup_nl_ struct mnl_socket *nl = NULL;
-        int r, ifindex;
 
-        if (s->network != NETWORK_BRIDGE || !c->net.has_address || !n)
-                return 0;
-        r = nl_open(&nl);
-        if (r < 0)
-                return r;
-
-        ifindex = nl_link_index(nl, CONTAINER_IFNAME);
-        if (ifindex < 0)
-                return ifindex;
-        struct in_addr gw = subnet_gateway(&n->subnet);
-        r = nl_addr_add(nl, ifindex, AF_INET, &c->net.address, n->subnet.prefixlen);
-        if (r >= 0)
-                r = nl_link_up(nl, ifindex);
-        if (r >= 0)
-                r = nl_route_add_default(nl, AF_INET, ifindex, &gw);
-        if (r >= 0 && n->ipv6) {
-                struct in6_addr a6 = subnet_address6(&n->subnet, c->net.address), gw6 = subnet_gateway6();
-                r = nl_addr_add(nl, ifindex, AF_INET6, &a6, 64);
-                if (r >= 0)
-                        r = nl_route_add_default(nl, AF_INET6, ifindex, &gw6);
+        if (c->settings.network != NETWORK_BRIDGE || !c->net.has_address || !n)
+                return;
+        spec->has_address = true;
+        spec->address = c->net.address;
+        spec->prefixlen = n->subnet.prefixlen;
+        spec->gateway = subnet_gateway(&n->subnet);
+        spec->ipv6 = n->ipv6;
+        if (n->ipv6) {
+                spec->address6 = subnet_address6(&n->subnet, c->net.address);
+                spec->gateway6 = subnet_gateway6();
         }
-        return r;
 }
 
 void network_release(Container *c) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "setup-spec.h"
+
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -30,12 +32,9 @@ int network_prepare(Container *c, sd_bus_error *error);
  * child's namespace: netns_fd's, or pid's when that is -1), nftables, the other containers'
  * /etc/hosts. */
 int network_setup(Container *c, pid_t pid, int netns_fd);
-/* In the container's first process, in its network namespace, before GO: lo up. Returns -errno;
- * never logs. */
-int network_setup_child_loopback(void);
-/* In the container's first process, after GO and before exec: for bridge, eth0's address and the
- * default route. Returns -errno; never logs. */
-int network_setup_child(Container *c);
+/* For bridge, what the container's setup gives eth0 once it has it: its address and the default
+ * routes (vessel-init's setup does that in the container's namespace). */
+void network_setup_spec(Container *c, SetupSpec *spec);
 /* Exit, failed start, removal: give everything back. Idempotent. */
 void network_release(Container *c);
 /* Startup, after the records are loaded: delete veths and rules that belong to no running

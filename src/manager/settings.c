@@ -63,6 +63,23 @@ int capability_from_name(const char *name) {
         return -EINVAL;
 }
 
+static uint64_t capability_bit(const char *name) {
+        int cap = capability_from_name(name);
+        return cap >= 0 && cap < 64 ? UINT64_C(1) << cap : 0;
+}
+
+uint64_t settings_capability_mask(const Settings *s) {
+        uint64_t keep = 0;
+
+        if (s->capabilities_set)
+                STRV_FOREACH(n, s->capabilities)
+                        keep |= capability_bit(*n);
+        else
+                for (const char *const *n = default_capabilities; *n; n++)
+                        keep |= capability_bit(*n);
+        return keep;
+}
+
 void settings_init(Settings *s) {
         *s = (Settings) {
                 .memory_max = SETTING_UNSET,

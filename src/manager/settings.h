@@ -163,6 +163,8 @@ const char *seccomp_mode_to_string(SeccompMode p);
 SeccompMode seccomp_mode_from_string(const char *s);
 
 int capability_from_name(const char *name);
+/* The bounding set a container keeps: its Capabilities=, or the default set. */
+uint64_t settings_capability_mask(const Settings *s);
 
 /* Docker's default capability set, CAP_ names. */
 extern const char *const default_capabilities[];

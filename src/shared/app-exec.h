@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The last steps before a command runs in a container, for its app (in vessel-init's setup) and for a
+ * process of ExecContainer (in vesseld's child): stdio, user, environment, working directory,
+ * no_new_privs, seccomp, exec. Plain libc: built into vesseld and into the static vessel-init alike. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+/* What a container gives every process that runs in it. */
+typedef struct AppDefaults {
+        const char *hostname;          /* HOSTNAME= */
+        char **environment;            /* the container's Environment= */
+        const char *user;              /* the container's User=, NULL: root */
+        const char *working_directory; /* NULL: / */
+        uint64_t capabilities;         /* the bounding set to keep, a mask of CAP_* bits */
+        const void *seccomp;           /* a BPF program (struct sock_filter[]), NULL: none */
+        size_t seccomp_size;           /* in bytes */
+} AppDefaults;
+
+typedef struct AppParams {
+        char **argv;
+        char **extra_env;              /* on top of the container's environment */
+        const char *user;              /* NULL: the container's */
+        const char *working_directory; /* NULL: the container's */
+        int stdio[3];
+        bool setsid;
+        bool report_exec_on_stderr;
+        int userns_fd; /* PrivateUsers: join this user namespace as its root first; -EBADF: none */
+        uint16_t tty_rows, tty_columns;
+} AppParams;
+
+/* Keeps only these capabilities in the bounding set. */
+void child_drop_bounding(int sync_fd, uint64_t keep);
+
+_noreturn_ void child_exec_app(int sync_fd, const AppDefaults *d, const AppParams *p);
