@@ -3,11 +3,12 @@
  * vessel-init's setup mode: a container's first process, from its start to the app's.
  *
  * vesseld clones it (CLONE_VM | CLONE_VFORK: no copy of vesseld's memory, vesseld waits the few
- * microseconds to the exec) in new pid, mount, uts, ipc and network namespaces, and it execveat()s
- * vessel-init from the sealed memfd with --setup-fd, a memfd with the spec (setup-spec.h). From there,
- * numbered as in container-spawn.c:
+ * microseconds to the exec) in a new pid namespace (and for Network=bridge a network namespace, which
+ * vesseld needs at once for the veth), and it execveat()s vessel-init from the sealed memfd with
+ * --setup-fd, a memfd with the spec (setup-spec.h). From there, numbered as in container-spawn.c:
  *
- *   (2) joins the pool's network namespace if given, brings up lo; builds the root (overlay, /proc,
+ *   (2) makes its mount, uts, ipc (and network) namespaces, or joins the pool's network namespace;
+ *       brings up lo; builds the root (overlay, /proc,
  *       /dev, /sys, masks, /etc files, binds), sets the host name, pivot_root()s, drops the bounding
  *       set, then blocks reading the sync socket. This overlaps with systemd's scope job.
  *   (4) on the go: for Network=bridge gives eth0 (moved in by vesseld meanwhile) its address and
@@ -400,6 +401,13 @@ static pid_t app_spawn(AppStart *start) {
 }
 
 
+/* The namespaces but the pid namespace (which vesseld's clone made, so that we are its PID 1) are ours
+ * to make: their cost is not vesseld's then, whose loop serves every other container meanwhile. */
+static void setup_namespaces(SetupSpec *a) {
+        CHILD_CHECK(STEP_SETUP, unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (a->new_netns ? CLONE_NEWNET : 0)),
+                    "Failed to create the container's namespaces: %m");
+}
+
 static void setup_network_early(SetupSpec *a) {
         int fd, r;
 
@@ -487,6 +495,7 @@ char **container_setup(int spec_fd, int *ret_argc) {
 
         /* vesseld set PR_SET_PDEATHSIG before the exec: if it dies before the container runs, the
          * container goes too, nothing half-made. */
+        setup_namespaces(a);
         setup_network_early(a);
 
         /* (2) the root */

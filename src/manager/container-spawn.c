@@ -193,8 +193,9 @@ fail:
         _exit(125);
 }
 
-/* The container's first process: vessel-init in its setup mode, in new pid, mount, uts, ipc (and,
- * with netns_flag, network) namespaces, with the fds in keep and the spec in spec_fd. It does not copy
+/* The container's first process: vessel-init in its setup mode, in a new pid namespace (and, with
+ * netns_flag, network namespace; it makes the others itself), with the fds in keep and the spec in
+ * spec_fd. It does not copy
  * our memory (vfork), so its start costs the same with 1 container or 1000. Returns its pid, or -errno
  * when it could not be started (it is then gone, reaped). */
 static pid_t setup_spawn(Manager *m, unsigned long netns_flag, const int *keep, size_t n_keep, int spec_fd, int *ret_pidfd) {
@@ -220,8 +221,7 @@ static pid_t setup_spawn(Manager *m, unsigned long netns_flag, const int *keep, 
         sigfillset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, &saved);
         pid = clone(setup_exec, setup_stack + sizeof setup_stack,
-                    CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-                            CLONE_NEWIPC | netns_flag | SIGCHLD,
+                    CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | CLONE_NEWPID | netns_flag | SIGCHLD,
                     &x, &pidfd);
         e = errno;
         (void) sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -247,6 +247,13 @@ static void spawn_fail(Container *c, int r, int step, const char *text) {
         (void) free_and_strdup(&s->error_text, text);
 }
 
+static int open_ns(pid_t pid, const char *type) {
+        char path[64];
+
+        snprintf(path, sizeof path, "/proc/%i/ns/%s", (int) pid, type);
+        return fd_move_high(open(path, O_RDONLY | O_CLOEXEC));
+}
+
 static void spawn_finish(Container *c) {
         ContainerSpawn *s = c->spawn;
         _cleanup_bus_error_free_ sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -257,6 +264,12 @@ static void spawn_finish(Container *c) {
                                   s->error_text ?: strerror(-r));
         c->exec_failed = r < 0 && s->error_is_exec;
         c->spawn = container_spawn_free(s);
+        if (r >= 0) {
+                /* its own by now (the setup made it first): best effort, without it the exit is noticed
+                 * later */
+                c->mntns_fd = safe_close(c->mntns_fd);
+                c->mntns_fd = open_ns(c->leader, "mnt");
+        }
         container_on_started(c, r, r < 0 ? &error : NULL);
 }
 
@@ -565,13 +578,6 @@ int userns_make(uint32_t base, int *ret_fd) {
         return 0;
 }
 
-static int open_ns(pid_t pid, const char *type) {
-        char path[64];
-
-        snprintf(path, sizeof path, "/proc/%i/ns/%s", (int) pid, type);
-        return fd_move_high(open(path, O_RDONLY | O_CLOEXEC));
-}
-
 int container_read_starttime(pid_t pid, uint64_t *ret) {
         return read_starttime(pid, ret);
 }
@@ -648,6 +654,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
         if (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0)
                 return -errno;
 
+        bool new_netns = c->settings.network != NETWORK_HOST && netns_fd < 0;
         _cleanup_free_ SetupBind *binds = new0(SetupBind, c->settings.n_binds ?: 1);
         if (!binds)
                 return -ENOMEM;
@@ -667,6 +674,8 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 .netns_fd = netns_fd,
                 .userns_fd = userns_fd,
                 .host_network = c->settings.network == NETWORK_HOST,
+                /* bridge: we move the veth into it while systemd works, so it exists from the clone */
+                .new_netns = new_netns && c->settings.network != NETWORK_BRIDGE,
                 .read_only = c->settings.read_only,
                 .cgroup_unified = m->cgroup_layout == CGROUP_LAYOUT_UNIFIED,
                 .rundir = rundir,
@@ -695,7 +704,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
 
         int keep[] = { sync_pair[1], status_fd, journal_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1],
                        netns_fd, userns_fd, c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd, spec_fd };
-        pid = setup_spawn(m, (c->settings.network == NETWORK_HOST || netns_fd >= 0 ? 0 : CLONE_NEWNET), keep,
+        pid = setup_spawn(m, new_netns && c->settings.network == NETWORK_BRIDGE ? CLONE_NEWNET : 0, keep,
                           ELEMENTSOF(keep), spec_fd, &pidfd);
         if (pid < 0) {
                 free(s);
@@ -727,8 +736,6 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 int k;
 
                 (void) read_starttime(pid, &c->leader_starttime);
-                c->mntns_fd = safe_close(c->mntns_fd);
-                c->mntns_fd = open_ns(pid, "mnt"); /* best effort: without it, the exit is noticed later */
                 k = network_setup(c, pid, netns_fd);
                 if (k >= 0) {
                         step = STEP_CGROUP;

@@ -17,6 +17,7 @@ enum {
         SPEC_CGROUP_UNIFIED = 1 << 2,
         SPEC_HAS_ADDRESS = 1 << 3,
         SPEC_IPV6 = 1 << 4,
+        SPEC_NEW_NETNS = 1 << 5,
 };
 
 typedef struct SpecHeader {
@@ -97,7 +98,7 @@ int setup_spec_serialize(const SetupSpec *spec, void **ret, size_t *ret_size) {
                 .header_size = sizeof(SpecHeader),
                 .flags = (spec->host_network ? SPEC_HOST_NETWORK : 0) | (spec->read_only ? SPEC_READ_ONLY : 0) |
                          (spec->cgroup_unified ? SPEC_CGROUP_UNIFIED : 0) | (spec->has_address ? SPEC_HAS_ADDRESS : 0) |
-                         (spec->ipv6 ? SPEC_IPV6 : 0),
+                         (spec->ipv6 ? SPEC_IPV6 : 0) | (spec->new_netns ? SPEC_NEW_NETNS : 0),
                 .sync_fd = spec->sync_fd,
                 .status_dir_fd = spec->status_dir_fd,
                 .journal_fd = spec->journal_fd,
@@ -263,6 +264,7 @@ int setup_spec_parse(void *buffer, size_t size, SetupSpec *ret) {
         s.cgroup_unified = h.flags & SPEC_CGROUP_UNIFIED;
         s.has_address = h.flags & SPEC_HAS_ADDRESS;
         s.ipv6 = h.flags & SPEC_IPV6;
+        s.new_netns = h.flags & SPEC_NEW_NETNS;
         s.prefixlen = (uint8_t) MIN(h.prefixlen, 128U);
         s.address = h.address;
         s.gateway = h.gateway;

@@ -30,6 +30,7 @@ typedef struct SetupSpec {
         int userns_fd;                /* PrivateUsers: the container's user namespace */
 
         bool host_network;            /* else a network namespace of its own: netns_fd, or a new one */
+        bool new_netns;               /* the setup makes that new one (else it was made with the process) */
         bool read_only;
         bool cgroup_unified;
 

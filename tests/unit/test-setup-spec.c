@@ -26,7 +26,7 @@ static SetupSpec sample(void) {
                 .sync_fd = 3, .status_dir_fd = 4, .journal_fd = -1,
                 .out_pipe = { 5, 6 }, .err_pipe = { 7, 8 }, .stdio = { -1, 9, -1 },
                 .netns_fd = 10, .userns_fd = -1,
-                .read_only = true, .cgroup_unified = false, .host_network = false,
+                .read_only = true, .cgroup_unified = false, .host_network = false, .new_netns = true,
                 .has_address = true, .ipv6 = true, .prefixlen = 24,
                 .rundir = "/run/vessel/containers/abc", .root = "/run/vessel/containers/abc/root",
                 .lower = "/srv/a:/srv/b", .upper = "/var/lib/vessel/u", .work = "/var/lib/vessel/w",
@@ -67,7 +67,7 @@ Test(setup_spec, round_trip_keeps_every_field) {
         cr_assert(eq(int, out.stdio[1], 9));
         cr_assert(eq(int, out.netns_fd, 10));
         cr_assert(eq(int, out.userns_fd, -1));
-        cr_assert(out.read_only && !out.cgroup_unified && !out.host_network && out.has_address && out.ipv6);
+        cr_assert(out.read_only && !out.cgroup_unified && !out.host_network && out.has_address && out.ipv6 && out.new_netns);
         cr_assert(eq(int, out.prefixlen, 24));
         cr_assert(eq(u32, out.address.s_addr, in.address.s_addr));
         cr_assert(eq(u32, out.gateway.s_addr, in.gateway.s_addr));
