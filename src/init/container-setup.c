@@ -312,16 +312,20 @@ static void child_mount_cgroup(SetupSpec *a, const char *names, const int *fds, 
 
         CHILD_CHECK(STEP_CGROUP, mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k"),
                     "Failed to mount /sys/fs/cgroup: %m");
+        /* everything below relative to the tmpfs: a path through /sys takes sysfs' lock at every step,
+         * which every new network namespace in the machine takes to write */
+        _cleanup_close_ int top = open("/sys/fs/cgroup", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        CHILD_CHECK(STEP_CGROUP, top, "Failed to open /sys/fs/cgroup: %m");
         const char *name = names;
         for (size_t i = 0; i < n_fds && name && *name; i++) {
                 const char *end = strchrnul(name, '\n');
                 char p[64];
 
-                snprintf(p, sizeof p, "/sys/fs/cgroup/%.*s", (int) (end - name), name);
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        child_fail(a->sync_fd, STEP_CGROUP, errno, "Failed to create %s: %m", p);
-                CHILD_CHECK(STEP_CGROUP, move_mount(fds[i], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH),
-                            "Failed to attach the cgroup hierarchy at %s: %m", p);
+                snprintf(p, sizeof p, "%.*s", (int) (end - name), name);
+                if (mkdirat(top, p, 0755) < 0 && errno != EEXIST)
+                        child_fail(a->sync_fd, STEP_CGROUP, errno, "Failed to create /sys/fs/cgroup/%s: %m", p);
+                CHILD_CHECK(STEP_CGROUP, move_mount(fds[i], "", top, p, MOVE_MOUNT_F_EMPTY_PATH),
+                            "Failed to attach the cgroup hierarchy at /sys/fs/cgroup/%s: %m", p);
                 name = *end ? end + 1 : NULL;
         }
         close_many(fds, n_fds);

@@ -247,6 +247,8 @@ static void spawn_fail(Container *c, int r, int step, const char *text) {
         (void) free_and_strdup(&s->error_text, text);
 }
 
+static int read_starttime(pid_t pid, uint64_t *ret);
+
 static int open_ns(pid_t pid, const char *type) {
         char path[64];
 
@@ -269,6 +271,9 @@ static void spawn_finish(Container *c) {
                  * later */
                 c->mntns_fd = safe_close(c->mntns_fd);
                 c->mntns_fd = open_ns(c->leader, "mnt");
+                /* now, not at the clone: /proc/PID/stat waits for the process's memory lock, which
+                 * its setup takes at every mmap */
+                (void) read_starttime(c->leader, &c->leader_starttime);
         }
         container_on_started(c, r, r < 0 ? &error : NULL);
 }
@@ -735,7 +740,6 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 SpawnStep step = STEP_NETWORK;
                 int k;
 
-                (void) read_starttime(pid, &c->leader_starttime);
                 k = network_setup(c, pid, netns_fd);
                 if (k >= 0) {
                         step = STEP_CGROUP;
