@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -412,6 +413,48 @@ static void setup_namespaces(SetupSpec *a) {
                     "Failed to create the container's namespaces: %m");
 }
 
+/* v1: our own cgroups (cpuset, freezer), which we join ourselves: a write to cgroup.procs waits for an
+ * RCU grace period when nobody moved a process lately (milliseconds, for the first write systemd's
+ * attach of us would make too). On a thread of its own from the start, the wait overlaps with our
+ * setup and with systemd's job, which would otherwise pay it. */
+typedef struct CgroupJoin {
+        const int *fds;
+        int error; /* positive errno */
+        pthread_t thread;
+        bool running;
+} CgroupJoin;
+
+static void *cgroup_join(void *userdata) {
+        CgroupJoin *j = userdata;
+
+        for (size_t i = 0; i < SETUP_CGROUP_PROCS_MAX; i++)
+                if (j->fds[i] >= 0 && write(j->fds[i], "0", 1) < 0) { /* 0: the writer's process */
+                        j->error = errno;
+                        break;
+                }
+        return NULL;
+}
+
+static void cgroup_join_start(SetupSpec *a, CgroupJoin *j) {
+        *j = (CgroupJoin) { .fds = a->cgroup_procs };
+        if (a->cgroup_procs[0] < 0)
+                return;
+        if (pthread_create(&j->thread, NULL, cgroup_join, j) == 0)
+                j->running = true;
+        else
+                (void) cgroup_join(j); /* no thread: then here */
+}
+
+static void cgroup_join_finish(SetupSpec *a, CgroupJoin *j) {
+        if (j->running)
+                (void) pthread_join(j->thread, NULL);
+        j->running = false;
+        for (size_t i = 0; i < SETUP_CGROUP_PROCS_MAX; i++)
+                a->cgroup_procs[i] = safe_close(a->cgroup_procs[i]);
+        if (j->error != 0)
+                child_fail(a->sync_fd, STEP_CGROUP, j->error, "Failed to join the container's cgroups: %m");
+}
+
 static void setup_network_early(SetupSpec *a) {
         int fd, r;
 
@@ -499,7 +542,9 @@ char **container_setup(int spec_fd, int *ret_argc) {
 
         /* vesseld set PR_SET_PDEATHSIG before the exec: if it dies before the container runs, the
          * container goes too, nothing half-made. */
-        setup_namespaces(a);
+        setup_namespaces(a); /* while we are one thread: CLONE_NEWNS needs that */
+        CgroupJoin join;
+        cgroup_join_start(a, &join);
         setup_network_early(a);
 
         /* (2) the root */
@@ -539,6 +584,8 @@ char **container_setup(int spec_fd, int *ret_argc) {
                 nofile = (struct rlimit) { 524288, 524288 };
                 (void) setrlimit(RLIMIT_NOFILE, &nofile);
         }
+
+        cgroup_join_finish(a, &join);
 
         /* (2) → (3): wait for the scope */
         int cgroup_fds[CGROUP_TREES_MAX];

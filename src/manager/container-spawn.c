@@ -587,6 +587,10 @@ int container_read_starttime(pid_t pid, uint64_t *ret) {
         return read_starttime(pid, ret);
 }
 
+static void close_own_fds(int (*fds)[SCOPE_OWN_MAX]) {
+        close_many(*fds, SCOPE_OWN_MAX);
+}
+
 int container_spawn(Container *c, sd_bus_error *error) {
         _cleanup_free_ char *rundir = NULL, *statedir = NULL, *root = NULL, *upper = NULL, *work = NULL;
         _cleanup_close_pair_ int sync_pair[2] = { -EBADF, -EBADF };
@@ -659,6 +663,20 @@ int container_spawn(Container *c, sd_bus_error *error) {
         if (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0)
                 return -errno;
 
+        /* v1: the cgroups that are ours, made now, joined by the child itself */
+        free(c->cgroup_path);
+        c->cgroup_path = NULL;
+        r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
+        if (r < 0)
+                return r;
+        _cleanup_(close_own_fds) int own[SCOPE_OWN_MAX] = { -EBADF, -EBADF, -EBADF };
+        size_t n_own = 0;
+        r = scope_prepare_own(c, own, &n_own);
+        if (r < 0) {
+                scope_cleanup_extra(c);
+                return sd_bus_error_set_errnof(error, r, "Failed to set up the cgroups of %s: %m", c->name);
+        }
+
         bool new_netns = c->settings.network != NETWORK_HOST && netns_fd < 0;
         _cleanup_free_ SetupBind *binds = new0(SetupBind, c->settings.n_binds ?: 1);
         if (!binds)
@@ -678,6 +696,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 .stdio = { c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd },
                 .netns_fd = netns_fd,
                 .userns_fd = userns_fd,
+                .cgroup_procs = { own[0], own[1], own[2] },
                 .host_network = c->settings.network == NETWORK_HOST,
                 /* bridge: we move the veth into it while systemd works, so it exists from the clone */
                 .new_netns = new_netns && c->settings.network != NETWORK_BRIDGE,
@@ -708,7 +727,8 @@ int container_spawn(Container *c, sd_bus_error *error) {
         s->container = c;
 
         int keep[] = { sync_pair[1], status_fd, journal_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1],
-                       netns_fd, userns_fd, c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd, spec_fd };
+                       netns_fd, userns_fd, c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd, spec_fd,
+                       own[0], own[1], own[2] };
         pid = setup_spawn(m, new_netns && c->settings.network == NETWORK_BRIDGE ? CLONE_NEWNET : 0, keep,
                           ELEMENTSOF(keep), spec_fd, &pidfd);
         if (pid < 0) {
@@ -727,32 +747,19 @@ int container_spawn(Container *c, sd_bus_error *error) {
         r = sd_event_add_child_pidfd(m->event, &c->leader_source, c->leader_pidfd, WEXITED, on_leader_exit, c);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &s->sync_source, s->sync_fd, EPOLLIN, on_sync, c);
-        if (r >= 0) {
-                free(c->cgroup_path);
-                c->cgroup_path = NULL;
-                r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
-        }
         if (r >= 0)
                 r = scope_start(c);
         if (r >= 0) {
-                /* (1) while systemd works on the scope: the veth, and the cgroups that are ours. A
-                 * failure ends the child, whose EOF reports it like any other. */
-                SpawnStep step = STEP_NETWORK;
-                int k;
-
-                k = network_setup(c, pid, netns_fd);
-                if (k >= 0) {
-                        step = STEP_CGROUP;
-                        k = scope_attach_own(c, pid);
-                }
+                /* (1) while systemd works on the scope: the veth. A failure ends the child, whose EOF
+                 * reports it like any other. */
+                int k = network_setup(c, pid, netns_fd);
                 if (k < 0) {
                         char text[256];
-                        snprintf(text, sizeof text, "failed to set up the %s of %s: %s",
-                                 step == STEP_NETWORK ? "network" : "cgroups", c->name, strerror(-k));
+                        snprintf(text, sizeof text, "failed to set up the network of %s: %s", c->name, strerror(-k));
                         /* ESRCH: the child failed already (its namespace is gone); its own message is the
                          * one to report */
                         if (k != -ESRCH)
-                                spawn_fail(c, k, step, text);
+                                spawn_fail(c, k, STEP_NETWORK, text);
                         (void) container_signal_leader(c, SIGKILL);
                 }
         }

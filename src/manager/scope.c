@@ -727,41 +727,51 @@ static int attach_unified(Container *c, pid_t pid) {
         return 0;
 }
 
-int scope_attach_own(Container *c, pid_t pid) {
-        char buf[32];
-        int r;
+static int open_procs(const char *ctl, const char *path) {
+        _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", ctl, path, "/cgroup.procs");
+        int fd;
 
+        if (!p)
+                return -ENOMEM;
+        fd = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? -errno : fd;
+}
+
+int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], size_t *ret_n) {
+        int fds[SCOPE_OWN_MAX];
+        size_t n = 0;
+        int r = 0;
+
+        *ret_n = 0;
         if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY)
                 return 0;
 
         /* systemd 252 manages neither cpuset nor freezer on v1: those two cgroups are ours, at the
          * scope's path, and the only cgroup directories we ever create there. Nothing of systemd's is
-         * needed for them, so they are made while systemd works on the scope. */
-        snprintf(buf, sizeof buf, "%i", (int) pid);
-        FOREACH_STRING(ctl, "cpuset", "freezer") {
-                if (streq(ctl, "cpuset"))
-                        r = cpuset_mkdir(c->cgroup_path);
-                else
-                        r = cgroup_mkdir_p(ctl, c->cgroup_path);
-                if (r < 0)
-                        return r;
-                r = cgroup_write(ctl, c->cgroup_path, "cgroup.procs", buf);
-                if (r < 0)
-                        return r;
-        }
-        r = scope_update_extra(c, c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0);
-        if (r < 0)
-                return r;
-
-        /* Where cpuacct is a hierarchy of its own (not co-mounted with cpu, as systemd expects),
-         * systemd leaves it alone and nobody would count the container's CPU time: then a cpuacct
-         * cgroup at the scope's path is ours too. */
-        if (cpuacct_is_separate()) {
-                r = cgroup_mkdir_p("cpuacct", c->cgroup_path);
+         * needed for them. The container's first process joins them itself (a write to cgroup.procs
+         * can wait a whole RCU grace period, milliseconds, holding the cgroup mutex: our loop must not),
+         * before it waits for the go. Where cpuacct is a hierarchy of its own (not co-mounted with cpu,
+         * as systemd expects), systemd leaves it alone and nobody would count the container's CPU
+         * time: then a cpuacct cgroup at the scope's path is ours too. */
+        FOREACH_STRING(ctl, "cpuset", "freezer", "cpuacct") {
+                if (streq(ctl, "cpuacct") && !cpuacct_is_separate())
+                        continue;
+                r = streq(ctl, "cpuset") ? cpuset_mkdir(c->cgroup_path) : cgroup_mkdir_p(ctl, c->cgroup_path);
                 if (r >= 0)
-                        r = cgroup_write("cpuacct", c->cgroup_path, "cgroup.procs", buf);
+                        r = open_procs(ctl, c->cgroup_path);
+                if (r < 0)
+                        break;
+                fds[n++] = r;
         }
-        return r;
+        if (r >= 0)
+                r = scope_update_extra(c, c->settings.allowed_cpus ? SETTING_LIMIT_ALLOWED_CPUS : 0);
+        if (r < 0) {
+                close_many(fds, n);
+                return r;
+        }
+        memcpy(ret_procs_fds, fds, n * sizeof(int));
+        *ret_n = n;
+        return 0;
 }
 
 int scope_attach_extra(Container *c, pid_t pid) {

@@ -20,9 +20,11 @@ int scope_update(Container *c, int mask, sd_bus_message *message);
 /* The cgroup path of the scope (below each hierarchy's root), from the slice name. */
 int scope_cgroup_path(const char *slice, const char *unit, char **ret);
 
-/* v1, while systemd makes the scope: make the cgroups that are ours at the scope's path (cpuset,
- * freezer, a cpuacct mounted on its own), write cpuset.cpus, and move pid there. */
-int scope_attach_own(Container *c, pid_t pid);
+/* v1, before the container's first process exists: make the cgroups that are ours at the scope's
+ * path (cpuset, freezer, a cpuacct mounted on its own) and write cpuset.cpus; returns their cgroup.procs
+ * files, open for writing, for the first process to join them itself (*ret_n = 0 on v2). */
+#define SCOPE_OWN_MAX 3
+int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], size_t *ret_n);
 /* Once the scope exists, before the container runs. v2: move pid into the leaf below the delegated
  * scope (the cgroup namespace is rooted where the child is when it makes it). v1: nothing. */
 int scope_attach_extra(Container *c, pid_t pid);
@@ -33,7 +35,7 @@ int scope_watch(Container *c);
 int scope_watch_oom(Container *c);
 int scope_read_oom_kills(Container *c, uint64_t *ret);
 
-/* v1: remove what scope_attach_extra() made, once the container is gone. */
+/* v1: remove what scope_prepare_own() made, once the container is gone. */
 void scope_cleanup_extra(Container *c);
 /* v1: apply cpuset.cpus/soft limit changes live. */
 int scope_update_extra(Container *c, int mask);

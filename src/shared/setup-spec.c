@@ -23,6 +23,7 @@ enum {
 typedef struct SpecHeader {
         uint32_t magic, version, header_size, flags;
         int32_t sync_fd, status_dir_fd, journal_fd, out_pipe[2], err_pipe[2], stdio[3], netns_fd, userns_fd;
+        int32_t cgroup_procs[SETUP_CGROUP_PROCS_MAX];
         uint32_t prefixlen;
         struct in_addr address, gateway;
         struct in6_addr address6, gateway6;
@@ -107,6 +108,7 @@ int setup_spec_serialize(const SetupSpec *spec, void **ret, size_t *ret_size) {
                 .stdio = { spec->stdio[0], spec->stdio[1], spec->stdio[2] },
                 .netns_fd = spec->netns_fd,
                 .userns_fd = spec->userns_fd,
+                .cgroup_procs = { spec->cgroup_procs[0], spec->cgroup_procs[1], spec->cgroup_procs[2] },
                 .prefixlen = spec->prefixlen,
                 .address = spec->address,
                 .gateway = spec->gateway,
@@ -259,6 +261,7 @@ int setup_spec_parse(void *buffer, size_t size, SetupSpec *ret) {
         memcpy(s.stdio, h.stdio, sizeof s.stdio);
         s.netns_fd = h.netns_fd;
         s.userns_fd = h.userns_fd;
+        memcpy(s.cgroup_procs, h.cgroup_procs, sizeof s.cgroup_procs);
         s.host_network = h.flags & SPEC_HOST_NETWORK;
         s.read_only = h.flags & SPEC_READ_ONLY;
         s.cgroup_unified = h.flags & SPEC_CGROUP_UNIFIED;

@@ -15,6 +15,7 @@
 #include "app-exec.h"
 
 #define SETUP_SPEC_MAX (16U * 1024 * 1024)
+#define SETUP_CGROUP_PROCS_MAX 3
 
 typedef struct SetupBind {
         const char *source, *destination;
@@ -28,6 +29,7 @@ typedef struct SetupSpec {
         int stdio[3];                 /* the client's fds for the app's stdin/stdout/stderr */
         int netns_fd;                 /* a network namespace to join (from the pool) */
         int userns_fd;                /* PrivateUsers: the container's user namespace */
+        int cgroup_procs[SETUP_CGROUP_PROCS_MAX]; /* v1: cgroup.procs of cgroups to join, -1 when none */
 
         bool host_network;            /* else a network namespace of its own: netns_fd, or a new one */
         bool new_netns;               /* the setup makes that new one (else it was made with the process) */
