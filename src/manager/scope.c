@@ -626,6 +626,7 @@ static int cpuset_inherit(const char *path) {
  * the hierarchy). A scope whose parent we could not prepare so gets them copied down. */
 static int cpuset_mkdir(const char *path) {
         _cleanup_free_ char *parent = strdup(path), *p = NULL;
+        bool cloned = false;
         char *slash;
         int r;
 
@@ -635,7 +636,8 @@ static int cpuset_mkdir(const char *path) {
         if (slash && slash != parent) {
                 *slash = 0;
                 r = cgroup_read("cpuset", parent, "cgroup.clone_children", &p);
-                if (r < 0 || p[0] != '1') {
+                cloned = r >= 0 && p[0] == '1';
+                if (!cloned) {
                         r = cgroup_mkdir_p("cpuset", parent);
                         if (r >= 0)
                                 r = cpuset_inherit(parent);
@@ -645,10 +647,19 @@ static int cpuset_mkdir(const char *path) {
                                 log_debug_errno(r, "Cannot let %s hand its cpus down, copying them: %m", parent);
                 }
         }
+        if (cloned) {
+                /* made now, below a parent with clone_children: the kernel gave it the parent's cpus
+                 * and mems (a leftover directory may have neither: checked below) */
+                _cleanup_free_ char *leaf = strjoin(CGROUP_ROOT "/cpuset", path);
+                if (!leaf)
+                        return -ENOMEM;
+                if (mkdir(leaf, 0755) >= 0)
+                        return 0;
+        }
         r = cgroup_mkdir_p("cpuset", path);
         if (r < 0)
                 return r;
-        return cpuset_inherit(path); /* reads only, where clone_children did it */
+        return cpuset_inherit(path);
 }
 
 int scope_update_extra(Container *c, int mask) {
@@ -685,8 +696,12 @@ int scope_update_extra(Container *c, int mask) {
 
 /* cpuacct mounted on its own, not with cpu (where systemd expects it, and manages it) */
 static bool cpuacct_is_separate(void) {
-        return access(CGROUP_ROOT "/cpuacct/cpuacct.usage", F_OK) >= 0 &&
-               access(CGROUP_ROOT "/cpuacct/cpu.shares", F_OK) < 0;
+        static int cached = -1; /* the hierarchies are mounted once, at boot */
+
+        if (cached < 0)
+                cached = access(CGROUP_ROOT "/cpuacct/cpuacct.usage", F_OK) >= 0 &&
+                         access(CGROUP_ROOT "/cpuacct/cpu.shares", F_OK) < 0;
+        return cached;
 }
 
 /* On v2 the container's processes live in a leaf below the delegated scope: a cgroup with processes

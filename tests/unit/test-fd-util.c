@@ -4,7 +4,10 @@
 #include <criterion/new/assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -44,4 +47,37 @@ Test(fd_move_high, keeps_the_fd_where_the_limit_is_too_low) {
         cr_assert(eq(int, fd_move_high(fd), fd));
         cr_assert(fcntl(fd, F_GETFD) >= 0, "the fd was closed although it could not move");
         safe_close(fd);
+}
+
+/* mkdir_parents_and_self() */
+
+Test(mkdir_parents_and_self, makes_every_missing_level_and_accepts_what_exists) {
+        char tmpl[] = "/tmp/vessel-test-mkdir-XXXXXX", path[256];
+        struct stat st;
+
+        cr_assert(mkdtemp(tmpl) != NULL);
+        snprintf(path, sizeof path, "%s/a/b/c", tmpl);
+        cr_assert(eq(int, mkdir_parents_and_self(path, 0700), 0));
+        cr_assert(eq(int, stat(path, &st), 0));
+        bool is_dir = S_ISDIR(st.st_mode);
+        cr_assert(is_dir);
+        cr_assert(eq(int, mkdir_parents_and_self(path, 0700), 0), "an existing directory is fine");
+        snprintf(path, sizeof path, "%s/a/b/d", tmpl);
+        cr_assert(eq(int, mkdir_parents_and_self(path, 0700), 0), "only the last level missing");
+        cr_assert(eq(int, stat(path, &st), 0));
+        cr_assert(eq(int, rm_rf(tmpl), 0));
+}
+
+Test(mkdir_parents_and_self, reports_a_file_on_the_way) {
+        char tmpl[] = "/tmp/vessel-test-mkdir-XXXXXX", path[256];
+        int fd;
+
+        cr_assert(mkdtemp(tmpl) != NULL);
+        snprintf(path, sizeof path, "%s/file", tmpl);
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        cr_assert(fd >= 0);
+        close(fd);
+        snprintf(path, sizeof path, "%s/file/sub/dir", tmpl);
+        cr_assert(eq(int, mkdir_parents_and_self(path, 0700), -ENOTDIR));
+        cr_assert(eq(int, rm_rf(tmpl), 0));
 }
