@@ -67,6 +67,11 @@ for p in CPUAccounting MemoryAccounting TasksAccounting IOAccounting; do
 done
 assert_eq yes "$(systemctl show -P Delegate vessel-lim1.scope)" "Delegate"
 assert_eq machine.slice "$(systemctl show -P Slice vessel-lim1.scope)" "Slice"
+# units/machine.slice.d/50-vessel.conf: the slice accounts CPU and IO too, so systemd keeps those
+# controllers on between containers
+for p in CPUAccounting IOAccounting; do
+    assert_eq yes "$(systemctl show -P "$p" machine.slice)" "machine.slice $p (the drop-in)"
+done
 
 # properties on the container object
 assert_eq $((64 << 20)) "$(vprop lim1 MemoryMax)" "MemoryMax property"
