@@ -8,9 +8,10 @@
  * --setup-fd, a memfd with the spec (setup-spec.h). From there, numbered as in container-spawn.c:
  *
  *   (2) makes its mount, uts, ipc (and network) namespaces, or joins the pool's network namespace;
- *       brings up lo; builds the root (overlay, /proc,
- *       /dev, /sys, masks, /etc files, binds), sets the host name, pivot_root()s, drops the bounding
- *       set, then blocks reading the sync socket. This overlaps with systemd's scope job.
+ *       on v1 joins its cpuset and freezer cgroups (on a thread); brings up lo; builds the root
+ *       (overlay, /proc, /dev, /sys, masks, /etc files, binds), sets the host name, pivot_root()s,
+ *       drops the bounding set, then blocks reading the sync socket. This overlaps with systemd's
+ *       scope job.
  *   (4) on the go: for Network=bridge gives eth0 (moved in by vesseld meanwhile) its address and
  *       default route; enters a new cgroup namespace (rooted at the scope now), mounts the cgroup
  *       trees it got with the go; spawns the app, which switches user, drops privileges, loads
@@ -385,9 +386,9 @@ static int app_main(void *userdata) {
 }
 
 /* The app's process, as vfork() makes one: in our memory, on a stack of its own, while we wait for
- * its exec (or its death). fork() would copy the page tables of all of vesseld's memory, which we
- * still have, only for the exec to throw them away. Everything the app does until its exec touches
- * only what we no longer need, or what it sets up for itself (environ, restored below). */
+ * its exec (or its death); nothing of ours to copy only for the exec to throw it away. Everything the
+ * app does until its exec touches only what we no longer need, or what it sets up for itself (environ,
+ * restored below). */
 static pid_t app_spawn(AppStart *start) {
         const size_t stack_size = 1024 * 1024;
         char **saved_environ = environ;
