@@ -443,6 +443,8 @@ int container_start(Container *c, sd_bus_message *message, sd_bus_error *error) 
 
         r = container_spawn(c, error);
         if (r < 0) {
+                /* nothing half-made: v1 cgroups of ours made before the failure, ports, addresses */
+                scope_cleanup_extra(c);
                 network_release(c);
                 return r;
         }
