@@ -598,6 +598,16 @@ char **container_setup(int spec_fd, int *ret_argc) {
         /* (4) */
         setup_network_late(a);
 
+        if (a->cgroup_unified && n_cgroup_fds >= 2) {
+                /* v2: into the leaf below the delegated scope, then the scope's controllers handed down
+                 * (the scope has no process of its own left to forbid that); the go brought both files
+                 * and the controllers */
+                CHILD_CHECK(STEP_CGROUP, write(cgroup_fds[0], "0", 1), "Failed to move into the container's cgroup: %m");
+                if (go.text[0])
+                        (void) !write(cgroup_fds[1], go.text, strlen(go.text)); /* best effort, as before */
+                close_many(cgroup_fds, n_cgroup_fds);
+                n_cgroup_fds = 0;
+        }
         CHILD_CHECK(STEP_CGROUP, unshare(CLONE_NEWCGROUP), "Failed to create the cgroup namespace: %m");
         child_mount_cgroup(a, go.text, cgroup_fds, n_cgroup_fds);
 

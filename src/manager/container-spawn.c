@@ -373,14 +373,15 @@ void container_spawn_scope_done(Container *c, int r, const char *reason) {
         }
 
         /* (3) */
-        r = scope_attach_extra(c, c->leader);
+        int trees[CGROUP_TREES_MAX];
+        size_t n_trees = 0;
+        r = scope_attach_extra(c, trees, &n_trees, go.text, sizeof go.text); /* v2 */
         if (r < 0) {
                 snprintf(text, sizeof text, "failed to set up the cgroups of %s: %s", c->unit, strerror(-r));
                 goto fail;
         }
-        int trees[CGROUP_TREES_MAX];
-        size_t n_trees = 0;
-        r = cgroup_trees_open(c, trees, &n_trees, go.text, sizeof go.text);
+        if (n_trees == 0) /* v1 */
+                r = cgroup_trees_open(c, trees, &n_trees, go.text, sizeof go.text);
         if (r < 0) {
                 snprintf(text, sizeof text, "failed to hand the container its cgroups: %s", strerror(-r));
                 goto fail;

@@ -708,9 +708,10 @@ static bool cpuacct_is_separate(void) {
  * cannot hand controllers down, the scope can. The cgroup namespace is rooted at the leaf. */
 #define LEAF_NAME "container"
 
-static int attach_unified(Container *c, pid_t pid) {
-        _cleanup_free_ char *leaf = NULL, *controllers = NULL, *enable = NULL;
-        char buf[32];
+static int prepare_unified(Container *c, int fds[static 2], char *enable, size_t size) {
+        _cleanup_free_ char *leaf = NULL, *controllers = NULL, *procs = NULL, *subtree = NULL;
+        _cleanup_close_ int procs_fd = -EBADF, subtree_fd = -EBADF;
+        size_t len = 0;
         int r;
 
         leaf = strjoin(c->cgroup_path, "/" LEAF_NAME);
@@ -719,26 +720,27 @@ static int attach_unified(Container *c, pid_t pid) {
         r = cgroup_mkdir_p("", leaf);
         if (r < 0)
                 return r;
-        snprintf(buf, sizeof buf, "%i", (int) pid);
-        r = cgroup_write("", leaf, "cgroup.procs", buf);
-        if (r < 0)
-                return r;
+        procs = strjoin(CGROUP_ROOT, leaf, "/cgroup.procs");
+        subtree = strjoin(CGROUP_ROOT, c->cgroup_path, "/cgroup.subtree_control");
+        if (!procs || !subtree)
+                return -ENOMEM;
+        procs_fd = open(procs, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (procs_fd < 0)
+                return -errno;
+        subtree_fd = open(subtree, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (subtree_fd < 0)
+                return -errno;
 
-        /* hand every controller the scope got down to the leaf, so the container can use them in its
-         * own subtree */
-        if (cgroup_read("", c->cgroup_path, "cgroup.controllers", &controllers) >= 0 && !isempty(controllers)) {
-                enable = strdup("");
-                for (char *w = strtok(controllers, " "); w && enable; w = strtok(NULL, " ")) {
-                        char *n = strjoin(enable, *enable ? " +" : "+", w);
-                        free(enable);
-                        enable = n;
-                }
-                if (!enable)
-                        return -ENOMEM;
-                r = cgroup_write("", c->cgroup_path, "cgroup.subtree_control", enable);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to enable controllers '%s' below %s: %m", enable, c->unit);
-        }
+        /* every controller the scope got, to hand down to the leaf, so the container can use them in
+         * its own subtree */
+        *enable = 0;
+        if (cgroup_read("", c->cgroup_path, "cgroup.controllers", &controllers) >= 0)
+                for (char *w = strtok(controllers, " \n"); w; w = strtok(NULL, " \n"))
+                        len += snprintf(enable + len, len < size ? size - len : 0, "%s+%s", len ? " " : "", w);
+        if (len >= size)
+                return -E2BIG;
+        fds[0] = TAKE_FD(procs_fd);
+        fds[1] = TAKE_FD(subtree_fd);
         return 0;
 }
 
@@ -789,9 +791,17 @@ int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], siz
         return 0;
 }
 
-int scope_attach_extra(Container *c, pid_t pid) {
-        if (c->manager->cgroup_layout == CGROUP_LAYOUT_UNIFIED)
-                return attach_unified(c, pid);
+int scope_attach_extra(Container *c, int fds[static 2], size_t *ret_n, char *enable, size_t size) {
+        int r;
+
+        *ret_n = 0;
+        *enable = 0;
+        if (c->manager->cgroup_layout != CGROUP_LAYOUT_UNIFIED)
+                return 0;
+        r = prepare_unified(c, fds, enable, size);
+        if (r < 0)
+                return r;
+        *ret_n = 2;
         return 0;
 }
 

@@ -25,9 +25,12 @@ int scope_cgroup_path(const char *slice, const char *unit, char **ret);
  * files, open for writing, for the first process to join them itself (*ret_n = 0 on v2). */
 #define SCOPE_OWN_MAX 3
 int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], size_t *ret_n);
-/* Once the scope exists, before the container runs. v2: move pid into the leaf below the delegated
- * scope (the cgroup namespace is rooted where the child is when it makes it). v1: nothing. */
-int scope_attach_extra(Container *c, pid_t pid);
+/* Once the scope exists, before the container runs. v2: make the leaf below the delegated scope and
+ * return, for the container's first process to move itself there (the cgroup namespace is rooted where
+ * it is when it makes it) and then hand the scope's controllers down, the leaf's cgroup.procs and the
+ * scope's cgroup.subtree_control, open, and the "+cpu +memory …" to write there (a cgroup.procs write
+ * can wait for an RCU grace period: not in our loop). v1: nothing (*ret_n = 0). */
+int scope_attach_extra(Container *c, int fds[static 2], size_t *ret_n, char *enable, size_t size);
 /* Once the container runs: v1's memory soft limit, and a watch for OOM kills (whose count is read
  * again at the exit, so nothing is missed before the watch is there). */
 int scope_watch(Container *c);
