@@ -410,14 +410,6 @@ fail:
         /* EOF on the sync socket follows; spawn_finish() reports */
 }
 
-void container_spawn_abort(Container *c) {
-        if (!c->spawn)
-                return;
-        if (c->leader_pidfd >= 0)
-                (void) container_signal_leader(c, SIGKILL);
-        c->spawn = container_spawn_free(c->spawn);
-}
-
 static int open_journal_socket(void) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket" };
         _cleanup_close_ int fd = -EBADF;

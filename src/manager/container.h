@@ -142,7 +142,6 @@ int container_get_path(Container *c, char **ret);
 
 /* container-spawn.c */
 int container_spawn(Container *c, sd_bus_error *error);
-void container_spawn_abort(Container *c);
 ContainerSpawn *container_spawn_free(ContainerSpawn *s);
 /* scope job finished: go on with the child or fail */
 void container_spawn_scope_done(Container *c, int r, const char *reason);

@@ -11,7 +11,7 @@
 #include "manager.h"
 #include "network-util.h"
 
-/* A container's share of the bridge: held from network_prepare() (before clone3) until
+/* A container's share of the bridge: held from network_prepare() (before the clone) until
  * network_release() (its exit, or a failed start). */
 typedef struct ContainerNetwork {
         bool has_address;
@@ -26,9 +26,9 @@ Network *network_free(Network *n);
 /* Frees what the Container object holds, leaving the network itself alone (vesseld exits). */
 void network_forget(Container *c);
 
-/* Start, before clone3: PortInUse checks, an address. A no-op for none and host. */
+/* Start, before the clone: PortInUse checks, an address. A no-op for none and host. */
 int network_prepare(Container *c, sd_bus_error *error);
-/* Start, after clone3, while the scope job is in flight: bridge, veth (peer "eth0" moved into the
+/* Start, after the clone, while the scope job is in flight: bridge, veth (peer "eth0" moved into the
  * child's namespace: netns_fd's, or pid's when that is -1), nftables, the other containers'
  * /etc/hosts. */
 int network_setup(Container *c, pid_t pid, int netns_fd);
