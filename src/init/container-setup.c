@@ -591,7 +591,7 @@ char **container_setup(int spec_fd, int *ret_argc) {
         /* (2) → (3): wait for the scope */
         int cgroup_fds[CGROUP_TREES_MAX];
         size_t n_cgroup_fds;
-        n = sync_recv(a->sync_fd, &go, cgroup_fds, CGROUP_TREES_MAX, &n_cgroup_fds);
+        n = sync_recv(a->sync_fd, 0, &go, cgroup_fds, CGROUP_TREES_MAX, &n_cgroup_fds);
         if (n <= 0)
                 _exit(125); /* the parent gave up on us */
 

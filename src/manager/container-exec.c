@@ -97,7 +97,9 @@ static void exec_reply_error(ExecSession *e) {
         e->replied = true;
 }
 
-static void exec_handle_message(ExecSession *e, const SyncMessage *msg, struct msghdr *mh) {
+/* fd: what came with the message (EXEC_MSG_PTY's master), ours to close; -EBADF if nothing did */
+static void exec_handle_message(ExecSession *e, const SyncMessage *msg, int fd) {
+        _cleanup_close_ int master = fd;
         int r;
 
         if (msg->step == EXEC_MSG_PID) {
@@ -119,16 +121,11 @@ static void exec_handle_message(ExecSession *e, const SyncMessage *msg, struct m
         }
 
         if (msg->step == EXEC_MSG_PTY) {
-                struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
-                int master;
-
-                if (!cm || cm->cmsg_type != SCM_RIGHTS)
+                if (master < 0)
                         return;
-                memcpy(&master, CMSG_DATA(cm), sizeof(int));
                 if (!e->replied)
                         (void) sd_bus_reply_method_return(e->message, "hu", master, e->id);
                 e->replied = true;
-                safe_close(master);
                 return;
         }
 
@@ -144,20 +141,15 @@ static void exec_handle_message(ExecSession *e, const SyncMessage *msg, struct m
  * arrive in any order with the exit notifications). */
 static void exec_drain(ExecSession *e) {
         while (e->sync_fd >= 0) {
-                union {
-                        struct cmsghdr h;
-                        char buf[CMSG_SPACE(sizeof(int))];
-                } control = {};
                 SyncMessage msg = {};
-                struct iovec iov = { &msg, sizeof msg };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
-                                     .msg_controllen = sizeof control };
+                int fd = -EBADF;
+                size_t n_fds;
                 ssize_t n;
 
-                n = recvmsg(e->sync_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                if (n < 0 && errno == EINTR)
+                n = sync_recv(e->sync_fd, MSG_DONTWAIT, &msg, &fd, 1, &n_fds);
+                if (n == -EINTR)
                         continue;
-                if (n < 0 && errno == EAGAIN)
+                if (n == -EAGAIN)
                         return;
                 if (n <= 0) {
                         /* EOF: the exec happened (or P died, which its exit reports) */
@@ -165,8 +157,7 @@ static void exec_drain(ExecSession *e) {
                         e->sync_fd = safe_close(e->sync_fd);
                         return;
                 }
-                msg.text[sizeof msg.text - 1] = 0;
-                exec_handle_message(e, &msg, &mh);
+                exec_handle_message(e, &msg, n_fds > 0 ? fd : -EBADF);
         }
 }
 

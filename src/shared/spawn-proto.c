@@ -56,7 +56,7 @@ int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds)
         return sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-ssize_t sync_recv(int sync_fd, SyncMessage *msg, int *fds, size_t max_fds, size_t *ret_n_fds) {
+ssize_t sync_recv(int sync_fd, int flags, SyncMessage *msg, int *fds, size_t max_fds, size_t *ret_n_fds) {
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int) * SYNC_FDS_MAX)];
@@ -67,7 +67,7 @@ ssize_t sync_recv(int sync_fd, SyncMessage *msg, int *fds, size_t max_fds, size_
         ssize_t n;
 
         *ret_n_fds = 0;
-        n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC);
+        n = recvmsg(sync_fd, &mh, flags | MSG_CMSG_CLOEXEC);
         if (n < 0)
                 return -errno;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))

@@ -44,6 +44,6 @@ _noreturn_ _printf_(4, 5) void child_fail(int sync_fd, SpawnStep step, int error
 #define SYNC_FDS_MAX 9
 int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds);
 
-/* Receives one message and up to max_fds fds (the rest are closed). Returns its size, 0 at EOF, or
- * -errno. */
-ssize_t sync_recv(int sync_fd, SyncMessage *msg, int *fds, size_t max_fds, size_t *ret_n_fds);
+/* Receives one message (flags: MSG_DONTWAIT, or 0 to wait) and up to max_fds fds (the rest are
+ * closed). Returns its size, 0 at EOF, or -errno. */
+ssize_t sync_recv(int sync_fd, int flags, SyncMessage *msg, int *fds, size_t max_fds, size_t *ret_n_fds);
