@@ -140,7 +140,7 @@ void container_app_defaults(Container *c, AppDefaults *ret) {
 static int setup_spec_memfd(const SetupSpec *spec, int *ret_fd) {
         _cleanup_free_ void *data = NULL;
         _cleanup_close_ int fd = -EBADF;
-        size_t size, done = 0;
+        size_t size;
         int r;
 
         r = setup_spec_serialize(spec, &data, &size);
@@ -149,12 +149,9 @@ static int setup_spec_memfd(const SetupSpec *spec, int *ret_fd) {
         fd = memfd_create("vessel-setup", MFD_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        while (done < size) {
-                ssize_t n = write(fd, (const char *) data + done, size - done);
-                if (n < 0)
-                        return -errno;
-                done += (size_t) n;
-        }
+        r = write_full(fd, data, size);
+        if (r < 0)
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -440,8 +437,9 @@ int manager_init_binary_load(Manager *m) {
                         return log_error_errno(errno, "Failed to read %s: %m", path);
                 if (n == 0)
                         break;
-                if (write(fd, buf, n) != n)
-                        return log_error_errno(errno, "Failed to copy %s: %m", path);
+                r = write_full(fd, buf, (size_t) n);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to copy %s: %m", path);
         }
         (void) fchmod(fd, 0555);
         /* Sealed: nothing, not even root in a container holding it, can change what later

@@ -93,11 +93,26 @@ int read_one_line_file(const char *path, char **ret) {
         return 0;
 }
 
+int write_full(int fd, const void *data, size_t size) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, mode_t mode) {
         char tmp[NAME_MAX + 1];
         uint32_t rnd = 0;
         _cleanup_close_ int fd = -EBADF;
-        const char *p = data;
         int r;
 
         (void) getrandom(&rnd, sizeof rnd, GRND_NONBLOCK);
@@ -107,17 +122,9 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t s
         fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto fail;
-                }
-                p += n;
-                size -= n;
-        }
+        r = write_full(fd, data, size);
+        if (r < 0)
+                goto fail;
         if (renameat(dirfd, tmp, dirfd, name) < 0) {
                 r = -errno;
                 goto fail;

@@ -20,6 +20,9 @@ int read_one_line_file(const char *path, char **ret);
 /* Whole small file (≤ max bytes), NUL-terminated. */
 int read_full_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size);
 
+/* Writes all of data, across short writes and EINTR. -errno. */
+int write_full(int fd, const void *data, size_t size);
+
 /* Atomically replaces dirfd/name with the given bytes: a temporary file in the same directory, then
  * rename(). The temporary is removed on any failure. */
 int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode);

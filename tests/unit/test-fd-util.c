@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fd-util.h"
@@ -80,4 +82,40 @@ Test(mkdir_parents_and_self, reports_a_file_on_the_way) {
         snprintf(path, sizeof path, "%s/file/sub/dir", tmpl);
         cr_assert(eq(int, mkdir_parents_and_self(path, 0700), -ENOTDIR));
         cr_assert(eq(int, rm_rf(tmpl), 0));
+}
+
+/* write_full() */
+
+Test(write_full, writes_everything_through_a_pipe) {
+        static char data[200000]; /* more than a pipe takes at once: short writes */
+        char back[sizeof data];
+        int p[2];
+        pid_t pid;
+        size_t got = 0;
+
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (char) (i * 7);
+        cr_assert(eq(int, pipe(p), 0));
+        pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                _exit(write_full(p[1], data, sizeof data) == 0 ? 0 : 1);
+        }
+        close(p[1]);
+        while (got < sizeof back) {
+                ssize_t n = read(p[0], back + got, sizeof back - got);
+                cr_assert(n > 0);
+                got += (size_t) n;
+        }
+        cr_assert(eq(int, memcmp(back, data, sizeof data), 0));
+        int status;
+        cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        cr_assert(clean, "the writer failed (status %i)", status);
+        close(p[0]);
+}
+
+Test(write_full, reports_a_closed_fd) {
+        cr_assert(eq(int, write_full(-1, "x", 1), -EBADF));
 }
