@@ -708,44 +708,9 @@ static bool cpuacct_is_separate(void) {
  * cannot hand controllers down, the scope can. The cgroup namespace is rooted at the leaf. */
 #define LEAF_NAME "container"
 
-static int prepare_unified(Container *c, int fds[static 2], char *enable, size_t size) {
-        _cleanup_free_ char *leaf = NULL, *controllers = NULL, *procs = NULL, *subtree = NULL;
-        _cleanup_close_ int procs_fd = -EBADF, subtree_fd = -EBADF;
-        size_t len = 0;
-        int r;
-
-        leaf = strjoin(c->cgroup_path, "/" LEAF_NAME);
-        if (!leaf)
-                return -ENOMEM;
-        r = cgroup_mkdir_p("", leaf);
-        if (r < 0)
-                return r;
-        procs = strjoin(CGROUP_ROOT, leaf, "/cgroup.procs");
-        subtree = strjoin(CGROUP_ROOT, c->cgroup_path, "/cgroup.subtree_control");
-        if (!procs || !subtree)
-                return -ENOMEM;
-        procs_fd = open(procs, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (procs_fd < 0)
-                return -errno;
-        subtree_fd = open(subtree, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (subtree_fd < 0)
-                return -errno;
-
-        /* every controller the scope got, to hand down to the leaf, so the container can use them in
-         * its own subtree */
-        *enable = 0;
-        if (cgroup_read("", c->cgroup_path, "cgroup.controllers", &controllers) >= 0)
-                for (char *w = strtok(controllers, " \n"); w; w = strtok(NULL, " \n"))
-                        len += snprintf(enable + len, len < size ? size - len : 0, "%s+%s", len ? " " : "", w);
-        if (len >= size)
-                return -E2BIG;
-        fds[0] = TAKE_FD(procs_fd);
-        fds[1] = TAKE_FD(subtree_fd);
-        return 0;
-}
-
-static int open_procs(const char *ctl, const char *path) {
-        _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", ctl, path, "/cgroup.procs");
+/* A cgroup file, open for writing, for the container's first process to write (see below). */
+static int cgroup_open_write(const char *ctl, const char *path, const char *file) {
+        _cleanup_free_ char *p = strjoin(CGROUP_ROOT "/", ctl, path, "/", file);
         int fd;
 
         if (!p)
@@ -775,7 +740,7 @@ int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], siz
                         continue;
                 r = streq(ctl, "cpuset") ? cpuset_mkdir(c->cgroup_path) : cgroup_mkdir_p(ctl, c->cgroup_path);
                 if (r >= 0)
-                        r = open_procs(ctl, c->cgroup_path);
+                        r = cgroup_open_write(ctl, c->cgroup_path, "cgroup.procs");
                 if (r < 0)
                         break;
                 fds[n++] = r;
@@ -792,15 +757,38 @@ int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], siz
 }
 
 int scope_attach_extra(Container *c, int fds[static 2], size_t *ret_n, char *enable, size_t size) {
+        _cleanup_free_ char *leaf = NULL, *controllers = NULL;
+        _cleanup_close_ int procs_fd = -EBADF, subtree_fd = -EBADF;
+        size_t len = 0;
         int r;
 
         *ret_n = 0;
         *enable = 0;
         if (c->manager->cgroup_layout != CGROUP_LAYOUT_UNIFIED)
                 return 0;
-        r = prepare_unified(c, fds, enable, size);
+
+        leaf = strjoin(c->cgroup_path, "/" LEAF_NAME);
+        if (!leaf)
+                return -ENOMEM;
+        r = cgroup_mkdir_p("", leaf);
         if (r < 0)
                 return r;
+        procs_fd = cgroup_open_write("", leaf, "cgroup.procs");
+        if (procs_fd < 0)
+                return procs_fd;
+        subtree_fd = cgroup_open_write("", c->cgroup_path, "cgroup.subtree_control");
+        if (subtree_fd < 0)
+                return subtree_fd;
+
+        /* every controller the scope got, to hand down to the leaf, so the container can use them in
+         * its own subtree */
+        if (cgroup_read("", c->cgroup_path, "cgroup.controllers", &controllers) >= 0)
+                for (char *w = strtok(controllers, " \n"); w; w = strtok(NULL, " \n"))
+                        len += snprintf(enable + len, len < size ? size - len : 0, "%s+%s", len ? " " : "", w);
+        if (len >= size)
+                return -E2BIG;
+        fds[0] = TAKE_FD(procs_fd);
+        fds[1] = TAKE_FD(subtree_fd);
         *ret_n = 2;
         return 0;
 }
