@@ -26,7 +26,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,18 +501,6 @@ static void setup_network_late(SetupSpec *a) {
                 child_fail(a->sync_fd, STEP_NETWORK, r, "Failed to configure the container's network: %s", strerror(-r));
 }
 
-static char *arg(const char *fmt, ...) _printf_(1, 2);
-static char *arg(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        return r < 0 ? NULL : s;
-}
-
 char **container_setup(int spec_fd, int *ret_argc) {
         SetupSpec spec = {}, *a = &spec;
         _cleanup_close_ int root_fd = -EBADF;
@@ -646,20 +633,20 @@ char **container_setup(int spec_fd, int *ret_argc) {
         size_t k = 0;
         if (!argv)
                 child_fail(a->sync_fd, STEP_INIT, ENOMEM, "Out of memory.");
-        argv[k++] = arg("vessel-init");
-        argv[k++] = arg("--app-pid=%i", (int) app);
-        argv[k++] = arg("--status-fd=%i", a->status_dir_fd);
+        (void) asprintf_safe(&argv[k++], "vessel-init");
+        (void) asprintf_safe(&argv[k++], "--app-pid=%i", (int) app);
+        (void) asprintf_safe(&argv[k++], "--status-fd=%i", a->status_dir_fd);
         if (a->journal_fd >= 0)
-                argv[k++] = arg("--journal-fd=%i", a->journal_fd);
+                (void) asprintf_safe(&argv[k++], "--journal-fd=%i", a->journal_fd);
         if (a->out_pipe[0] >= 0)
-                argv[k++] = arg("--stdout-fd=%i", a->out_pipe[0]);
+                (void) asprintf_safe(&argv[k++], "--stdout-fd=%i", a->out_pipe[0]);
         if (a->err_pipe[0] >= 0)
-                argv[k++] = arg("--stderr-fd=%i", a->err_pipe[0]);
-        argv[k++] = arg("--name=%s", a->name);
-        argv[k++] = arg("--id=%s", a->id);
-        argv[k++] = arg("--image=%s", a->image);
+                (void) asprintf_safe(&argv[k++], "--stderr-fd=%i", a->err_pipe[0]);
+        (void) asprintf_safe(&argv[k++], "--name=%s", a->name);
+        (void) asprintf_safe(&argv[k++], "--id=%s", a->id);
+        (void) asprintf_safe(&argv[k++], "--image=%s", a->image);
         for (size_t i = 0; i < k; i++)
-                if (!argv[i]) {
+                if (!argv[i]) { /* asprintf_safe() leaves NULL where it failed */
                         (void) kill(app, SIGKILL);
                         child_fail(a->sync_fd, STEP_INIT, ENOMEM, "Out of memory.");
                 }

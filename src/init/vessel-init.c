@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,6 +25,7 @@
 
 #include "container-setup.h"
 #include "init-util.h"
+#include "parse-util.h"
 
 #ifndef __NR_close_range
 #define __NR_close_range 436
@@ -632,14 +632,13 @@ int main(int argc, char *argv[]) {
         /* A container's first process: set the container up, start its app, then be its init, in
          * place (container-setup.c). */
         if (argc == 2 && strncmp(argv[1], "--setup-fd=", 11) == 0) {
-                char *end;
-                long fd = strtol(argv[1] + 11, &end, 10);
+                int fd;
 
-                if (*end || end == argv[1] + 11 || fd < 0 || fd > INT_MAX) {
+                if (safe_atoi(argv[1] + 11, &fd) < 0 || fd < 0) {
                         fprintf(stderr, "vessel-init: bad %s\n", argv[1]);
                         return INIT_EXIT_FAILURE;
                 }
-                argv = container_setup((int) fd, &argc);
+                argv = container_setup(fd, &argc);
         }
 
         r = setup(c, argc, argv);
