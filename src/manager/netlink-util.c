@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "netlink-raw.h"
 #include "netlink-util.h"
 
 /* Answers are small (acks, one link); dumps come in parts of at most a page */
@@ -151,11 +152,7 @@ int nl_veth_add(struct mnl_socket *nl, const char *name, int master, const char 
 }
 
 int nl_link_up(struct mnl_socket *nl, int ifindex) {
-        char buf[NL_BUFFER_SIZE];
-        struct nlmsghdr *nlh = nl_message(buf, RTM_NEWLINK, 0);
-
-        put_link_header(nlh, ifindex, true);
-        return nl_call(nl, nlh, NULL, NULL);
+        return nlr_link_up(mnl_socket_get_fd(nl), ifindex);
 }
 
 int nl_link_delete(struct mnl_socket *nl, int ifindex) {
@@ -167,28 +164,7 @@ int nl_link_delete(struct mnl_socket *nl, int ifindex) {
 }
 
 int nl_addr_add(struct mnl_socket *nl, int ifindex, int family, const void *address, unsigned prefixlen) {
-        char buf[NL_BUFFER_SIZE];
-        struct nlmsghdr *nlh = nl_message(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
-        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
-        size_t len = family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr);
-
-        ifa->ifa_family = family;
-        ifa->ifa_prefixlen = prefixlen;
-        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-        ifa->ifa_index = ifindex;
-        mnl_attr_put(nlh, IFA_LOCAL, len, address);
-        mnl_attr_put(nlh, IFA_ADDRESS, len, address);
-        if (family == AF_INET6) {
-                /* our own addresses on our own link: duplicate detection would only hold the address
-                 * back (tentative) for a second or two after the container starts */
-                ifa->ifa_flags = IFA_F_NODAD;
-                mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-        } else if (prefixlen < 31) {
-                struct in_addr b = *(const struct in_addr *) address;
-                b.s_addr |= htonl((UINT32_C(1) << (32 - prefixlen)) - 1);
-                mnl_attr_put(nlh, IFA_BROADCAST, sizeof b, &b);
-        }
-        return nl_call(nl, nlh, NULL, NULL);
+        return nlr_addr_add(mnl_socket_get_fd(nl), ifindex, family, address, prefixlen);
 }
 
 typedef struct LinkWalk {

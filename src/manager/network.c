@@ -36,10 +36,10 @@
 #include "fd-util.h"
 #include "log.h"
 #include "netlink-util.h"
+#include "netlink-raw.h" /* CONTAINER_IFNAME */
 #include "network.h"
 #include "string-util.h"
 
-#define CONTAINER_IFNAME "eth0" /* as netlink-raw.h of the container's setup */
 
 struct Network {
         Subnet subnet;

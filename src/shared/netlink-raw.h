@@ -2,7 +2,9 @@
 #pragma once
 
 /* The few rtnetlink requests a container's setup makes in its own network namespace (lo up; eth0's
- * address and default route), on a plain netlink socket: the static vessel-init has no libmnl. */
+ * address and default route), on a plain netlink socket: the static vessel-init has no libmnl.
+ * vesseld's netlink-util.c (libmnl) sends its link-up and address requests through these too, on its
+ * own socket, so that each message is built in one place. */
 
 #define CONTAINER_IFNAME "eth0"
 
