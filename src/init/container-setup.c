@@ -405,7 +405,6 @@ static pid_t app_spawn(AppStart *start) {
         return pid;
 }
 
-
 /* The namespaces but the pid namespace (which vesseld's clone made, so that we are its PID 1) are ours
  * to make: their cost is not vesseld's then, whose loop serves every other container meanwhile. */
 static void setup_namespaces(SetupSpec *a) {

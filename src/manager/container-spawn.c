@@ -10,11 +10,13 @@
  *               CLONE_PIDFD | namespaces), the child execs vessel-init --setup-fd (we wait the
  *               microseconds to that exec); asks systemd for the scope with its pid; for
  *               Network=bridge, creates the veth pair with its peer "eth0" in its netns.
- *   (2) child:  lo up; builds the root (overlay, /proc, /dev, /sys, masks, binds), sets the host name,
- *               pivot_root()s, then blocks reading the socket. This overlaps with the scope job.
- *   (3) parent: the job is done (JobRemoved "done"): moves the child into the v1 cpuset/freezer
- *               cgroups, sends GO (on v1 with the container's cgroup trees). If systemd refused, it
- *               kills the child instead; nothing is left.
+ *   (2) child:  its mount, uts, ipc (and network) namespaces; on v1 joins the cpuset and freezer
+ *               cgroups we made for it; lo up; builds the root (overlay, /proc, /dev, /sys, masks,
+ *               binds), sets the host name, pivot_root()s, then blocks reading the socket. This
+ *               overlaps with the scope job.
+ *   (3) parent: the job is done (JobRemoved "done"): sends GO, on v1 with the container's cgroup
+ *               trees, on v2 with the leaf below the scope to move into. If systemd refused, it kills
+ *               the child instead; nothing is left.
  *   (4) child:  for bridge, gives eth0 its address and the default route (it is still root with
  *               CAP_NET_ADMIN in its netns); enters a new cgroup namespace (now rooted at the scope),
  *               spawns the app, which switches user, drops privileges, loads seccomp last and execs
@@ -110,14 +112,10 @@ const char *container_spawn_set_job(Container *c, const char *job) {
         return c->spawn->job;
 }
 
-/* ---------------------------------------------------------------- child ---- */
-
 /* v1 hierarchies handed to the container with the go (cpu and cpuacct are co-mounted on most hosts,
  * apart on some) */
 #define CGROUP_V1_HIERARCHIES "cpu,cpuacct", "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer"
 #define CGROUP_TREES_MAX SYNC_FDS_MAX
-
-/* --------------------------------------------------------------- parent ---- */
 
 void container_app_defaults(Container *c, AppDefaults *ret) {
         const Settings *s = &c->settings;
@@ -192,9 +190,8 @@ fail:
 
 /* The container's first process: vessel-init in its setup mode, in a new pid namespace (and, with
  * netns_flag, network namespace; it makes the others itself), with the fds in keep and the spec in
- * spec_fd. It does not copy
- * our memory (vfork), so its start costs the same with 1 container or 1000. Returns its pid, or -errno
- * when it could not be started (it is then gone, reaped). */
+ * spec_fd. It does not copy our memory (vfork), so its start costs the same with 1 container or 1000.
+ * Returns its pid, or -errno when it could not be started (it is then gone, reaped). */
 static pid_t setup_spawn(Manager *m, unsigned long netns_flag, const int *keep, size_t n_keep, int spec_fd, int *ret_pidfd) {
         char arg[32];
         SetupExec x = {
@@ -233,7 +230,6 @@ static pid_t setup_spawn(Manager *m, unsigned long netns_flag, const int *keep, 
         return pid;
 }
 
-
 static void spawn_fail(Container *c, int r, int step, const char *text) {
         ContainerSpawn *s = c->spawn;
 
@@ -244,7 +240,30 @@ static void spawn_fail(Container *c, int r, int step, const char *text) {
         (void) free_and_strdup(&s->error_text, text);
 }
 
-static int read_starttime(pid_t pid, uint64_t *ret);
+static int read_starttime(pid_t pid, uint64_t *ret) {
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        char *p;
+
+        snprintf(path, sizeof path, "/proc/%i/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0)
+                return -EIO;
+        buf[n] = 0;
+        p = strrchr(buf, ')');
+        if (!p)
+                return -EIO;
+        /* field 22; after ')' comes field 3 */
+        for (int field = 2; field < 22 && p; field++)
+                p = strchr(p + 1, ' ');
+        if (!p || sscanf(p + 1, "%" SCNu64, ret) != 1)
+                return -EIO;
+        return 0;
+}
 
 static int open_ns(pid_t pid, const char *type) {
         char path[64];
@@ -459,31 +478,6 @@ static int on_leader_exit(sd_event_source *es, const siginfo_t *si, void *userda
                 container_on_exit(c, si->si_status, 0);
         else
                 container_on_exit(c, 0, si->si_status);
-        return 0;
-}
-
-static int read_starttime(pid_t pid, uint64_t *ret) {
-        char path[64], buf[1024];
-        _cleanup_close_ int fd = -EBADF;
-        ssize_t n;
-        char *p;
-
-        snprintf(path, sizeof path, "/proc/%i/stat", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, sizeof buf - 1);
-        if (n <= 0)
-                return -EIO;
-        buf[n] = 0;
-        p = strrchr(buf, ')');
-        if (!p)
-                return -EIO;
-        /* field 22; after ')' comes field 3 */
-        for (int field = 2; field < 22 && p; field++)
-                p = strchr(p + 1, ' ');
-        if (!p || sscanf(p + 1, "%" SCNu64, ret) != 1)
-                return -EIO;
         return 0;
 }
 
