@@ -633,8 +633,11 @@ int container_spawn(Container *c, sd_bus_error *error) {
         }
 
         journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
-        if (c->settings.network != NETWORK_HOST)
-                netns_fd = netns_pool_take(m); /* none ready: the clone makes one */
+        /* bridge: the veth's peer goes into the namespace while systemd works, so we need it now
+         * (none ready: the clone makes one). Network=none: the setup makes its own, on its own CPU
+         * time, and a pool refill would run in our loop while the scope's job is in flight. */
+        if (c->settings.network == NETWORK_BRIDGE)
+                netns_fd = netns_pool_take(m);
 
         if (c->userns_fd >= 0) {
                 userns_fd = fcntl(c->userns_fd, F_DUPFD_CLOEXEC, 3); /* ours is above FD_HIGH_MIN */
