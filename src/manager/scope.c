@@ -460,10 +460,11 @@ static int scope_start_send(Container *c, bool retry) {
         if (r < 0)
                 return r;
 
-        /* Exactly the nodes of the container's /dev (DevicePolicy=closed allows null, zero, full,
-         * random, urandom, tty and ptmx) plus its own ptys: a node made with mknod stays unusable. */
-        r = sd_bus_message_append(m, "(sv)(sv)", "DevicePolicy", "s", "closed",
-                                  "DeviceAllow", "a(ss)", 1, "char-pts", "rw");
+        /* Exactly the nodes of the container's /dev: DevicePolicy=closed allows null, zero, full,
+         * random, urandom, tty, ptmx and the ptys (char-pts, since systemd 239); a node made with
+         * mknod stays unusable. No DeviceAllow of our own: each entry is one more write, and
+         * char-pts one more read of /proc/devices, in the job every container waits for. */
+        r = sd_bus_message_append(m, "(sv)", "DevicePolicy", "s", "closed");
         if (r < 0)
                 return r;
 
