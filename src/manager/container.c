@@ -461,9 +461,13 @@ void container_on_started(Container *c, int r, const sd_bus_error *error) {
                 c->oom_killed = false;
                 container_set_state(c, CONTAINER_RUNNING);
                 container_emit_changed(c, "StartedTimestamp", "FinishedTimestamp", "ExitStatus", "ExitSignal", NULL);
-                (void) container_save(c);
                 log_debug("Started container %s, leader " PID_FMT ".", c->name, c->leader);
-                (void) machine_register(c);
+                if (!c->exit_pending) {
+                        /* (an exit that came first is recorded below, and a machine of a process
+                         * that is gone would be a lie) */
+                        (void) container_save(c);
+                        (void) machine_register(c);
+                }
                 pending_calls_reply(&c->start_waiters, 0, NULL, NULL);
         } else {
                 /* Did the command itself fail (then the container ran and exited 127/126), or its

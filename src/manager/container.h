@@ -50,6 +50,7 @@ struct Container {
         int mntns_fd;
         sd_event_source *leader_source;
         bool leader_is_child;
+        bool machine_registered; /* machine.c: RegisterMachine sent for this run */
 
         uint64_t created_usec, started_usec, finished_usec;
         int exit_status, exit_signal;

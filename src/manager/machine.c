@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Registration with systemd-machined, where it runs: `machinectl list`, `status` and `terminate` then
  * work on our containers. RegisterMachine (not CreateMachine): the scope is ours already, machined
- * finds it from the leader. Without machined nothing fails: the calls are fire and forget. */
+ * finds it from the leader. Without machined nothing fails: the calls are fire and forget, and go out
+ * only while machined holds its name (we follow NameOwnerChanged); when it appears, every running
+ * container is registered, so one started before machined is a machine too. */
 #include <errno.h>
 #include <stdio.h>
 
 #include "bus-util.h"
+#include "hashmap.h"
 #include "log.h"
 #include "machine.h"
 #include "scope.h"
@@ -33,7 +36,7 @@ int machine_register(Container *c) {
         char *name;
         int r;
 
-        if (!c->manager->bus || c->leader <= 0)
+        if (!c->manager->bus || !c->manager->machined || c->leader <= 0)
                 return 0;
         for (size_t i = 0; i < sizeof id; i++)
                 sscanf(c->id + 2 * i, "%2hhx", &id[i]);
@@ -57,17 +60,23 @@ int machine_register(Container *c) {
         if (!name)
                 return -ENOMEM;
         r = systemd_call(c->manager, m, on_register_machine, name);
-        if (r < 0)
+        if (r < 0) {
                 free(name);
-        return r;
+                return r;
+        }
+        c->machine_registered = true;
+        return 0;
 }
 
 int machine_unregister(Container *c) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        if (!c->manager->bus)
+        if (!c->machine_registered)
                 return 0;
+        c->machine_registered = false;
+        if (!c->manager->bus || !c->manager->machined)
+                return 0; /* gone, and our machines with it */
         r = sd_bus_message_new_method_call(c->manager->bus, &m, "org.freedesktop.machine1", "/org/freedesktop/machine1",
                                            "org.freedesktop.machine1.Manager", "UnregisterMachine");
         if (r < 0)
@@ -78,4 +87,59 @@ int machine_unregister(Container *c) {
         if (r < 0)
                 return r;
         return systemd_call(c->manager, m, on_unregister_machine, NULL);
+}
+
+static void machined_appeared(Manager *m) {
+        Container *c;
+
+        if (m->machined)
+                return;
+        m->machined = true;
+        HASHMAP_FOREACH(c, m->containers)
+                if (c->leader > 0 && !c->spawn && container_is_active(c))
+                        (void) machine_register(c);
+}
+
+static int on_machined_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name, *old_owner, *new_owner;
+        Container *c;
+
+        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (!isempty(new_owner)) {
+                machined_appeared(m);
+                return 0;
+        }
+        m->machined = false;
+        HASHMAP_FOREACH(c, m->containers)
+                c->machine_registered = false;
+        return 0;
+}
+
+static int on_get_name_owner(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        /* an error is "no owner": then NameOwnerChanged tells us when it comes */
+        if (!sd_bus_error_is_set(error))
+                machined_appeared(userdata);
+        return 0;
+}
+
+int machine_watch(Manager *m) {
+        int r;
+
+        if (!m->bus)
+                return 0;
+        /* the match first: dbus-daemon answers in order, so no change falls between the two */
+        r = sd_bus_add_match_async(m->bus, NULL,
+                                   "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                                   "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+                                   "arg0='org.freedesktop.machine1'",
+                                   on_machined_owner_changed, NULL, m);
+        if (r >= 0)
+                r = sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                             "org.freedesktop.DBus", "GetNameOwner", on_get_name_owner, m, "s",
+                                             "org.freedesktop.machine1");
+        if (r < 0)
+                return log_warning_errno(r, "Cannot follow systemd-machined on the bus, containers will not be machines: %m");
+        return 0;
 }

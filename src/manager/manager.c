@@ -15,6 +15,7 @@
 #include "container.h"
 #include "image.h"
 #include "log.h"
+#include "machine.h"
 #include "manager.h"
 #include "netns-pool.h"
 #include "network.h"
@@ -378,6 +379,7 @@ int manager_startup(Manager *m, int listen_fd) {
         r = connect_system_bus(m);
         if (r < 0)
                 return r;
+        (void) machine_watch(m);
 
         r = scope_manager_init(m);
         if (r < 0)

@@ -70,6 +70,9 @@ struct Manager {
         sd_bus_slot *private_job_removed_slot;
         sd_event_source *systemd_reconnect_timer;
 
+        /* machine.c: systemd-machined has the name org.freedesktop.machine1 on the system bus */
+        bool machined;
+
         /* netns-pool.c: network namespaces made ahead of time, and the way home after making one */
         int netns_pool[2];
         unsigned netns_pool_n;

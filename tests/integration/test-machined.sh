@@ -1,7 +1,8 @@
 #!/bin/bash
 # Where systemd-machined runs, containers are machines: machinectl list, status and terminate work on
-# them, and they are unregistered when they stop. Limits set through systemd survive daemon-reload and
-# daemon-reexec (other runtimes lose what they wrote behind systemd's back).
+# them, they are unregistered when they stop, and a machined that starts later learns of the running
+# ones. Limits set through systemd survive daemon-reload and daemon-reexec (other runtimes lose what
+# they wrote behind systemd's back).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vessel.sh"
 
@@ -46,3 +47,8 @@ wait_until 10 sh -c '! machinectl list --no-legend | grep -q "^mc2 "'
 systemctl stop systemd-machined.service
 vcall StartContainer s mc2 >/dev/null
 assert_eq running "$(vstate mc2)" "runs without machined"
+
+# machined coming (back) later: the running containers become machines then
+systemctl start systemd-machined.service
+wait_until 10 sh -c 'machinectl list --no-legend | grep -q "^mc2 "'
+assert_contains "$(machinectl status mc2)" "Leader: $(vprop mc2 Leader)" "registered when machined appeared"
