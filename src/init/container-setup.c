@@ -5,8 +5,11 @@
  * vesseld clones it (CLONE_VM | CLONE_VFORK: no copy of vesseld's memory, vesseld waits the few
  * microseconds to the exec) in a new pid namespace (and for Network=bridge a network namespace, which
  * vesseld needs at once for the veth), and it execveat()s vessel-init from the sealed memfd with
- * --setup-fd, a memfd with the spec (setup-spec.h). From there, numbered as in container-spawn.c:
+ * --setup-fd, the sync socket; the process holds no other fd of vesseld's. From there, numbered as in
+ * container-spawn.c:
  *
+ *   (1) receives the spec (setup-spec.h) in a memfd with the fds it names, which vesseld sends once it
+ *       has asked systemd for the scope with our pid (so vesseld's preparation overlaps the job too);
  *   (2) makes its mount, uts, ipc (and network) namespaces, or joins the pool's network namespace;
  *       on v1 joins its cpuset and freezer cgroups (on a thread); brings up lo; builds the root
  *       (overlay, /proc, /dev, /sys, masks, /etc files, binds), sets the host name, pivot_root()s,
@@ -500,10 +503,36 @@ static void setup_network_late(SetupSpec *a) {
                 child_fail(a->sync_fd, STEP_NETWORK, r, "Failed to configure the container's network: %s", strerror(-r));
 }
 
-char **container_setup(int spec_fd, int *ret_argc) {
+/* (1) what vesseld sends once it asked systemd for the scope: the spec in a memfd, and the fds it
+ * names. Nowhere to report a failure to: vesseld reads our 125 and the EOF. */
+static void setup_receive_spec(int sync_fd, SetupSpec *ret) {
+        int fds[SYNC_FDS_MAX];
+        size_t n_fds = 0;
+        SyncMessage msg;
+        ssize_t n;
+        int r;
+
+        n = sync_recv(sync_fd, 0, &msg, fds, ELEMENTSOF(fds), &n_fds);
+        if (n <= 0 || msg.step != SYNC_SPEC || n_fds < 1) {
+                fprintf(stderr, "vessel-init: no setup spec on fd %i: %s\n", sync_fd,
+                        n < 0 ? strerror((int) -n) : "not a spec");
+                _exit(125);
+        }
+        r = setup_spec_read_fd(fds[0], ret);
+        (void) close(fds[0]);
+        if (r >= 0)
+                r = setup_spec_fds_resolve(ret, fds + 1, n_fds - 1);
+        if (r < 0) {
+                fprintf(stderr, "vessel-init: cannot read the setup spec: %s\n", strerror(-r));
+                _exit(125);
+        }
+        ret->sync_fd = sync_fd;
+}
+
+char **container_setup(int sync_fd, int *ret_argc) {
         SetupSpec spec = {}, *a = &spec;
         _cleanup_close_ int root_fd = -EBADF;
-        int stdin_fd, stdout_fd, stderr_fd, r;
+        int stdin_fd, stdout_fd, stderr_fd;
         _cleanup_free_ char *opts = NULL, *lower = NULL;
         sigset_t all;
         SyncMessage go;
@@ -519,13 +548,7 @@ char **container_setup(int spec_fd, int *ret_argc) {
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
         (void) prctl(PR_SET_NAME, "vessel-init");
 
-        r = setup_spec_read_fd(spec_fd, &spec);
-        if (r < 0) {
-                /* nowhere to report to: vesseld reads our 125 and the EOF */
-                fprintf(stderr, "vessel-init: cannot read the setup spec from fd %i: %s\n", spec_fd, strerror(-r));
-                _exit(125);
-        }
-        (void) close(spec_fd);
+        setup_receive_spec(sync_fd, &spec);
 
         /* vesseld set PR_SET_PDEATHSIG before the exec: if it dies before the container runs, the
          * container goes too, nothing half-made. */

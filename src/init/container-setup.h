@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* vessel-init --setup-fd=FD: sets up the container described by the spec in FD (see
- * container-setup.c), spawns its app, and returns the command line vessel-init then runs with as the
- * container's init. On any failure it reports on the sync socket and exits. */
-char **container_setup(int spec_fd, int *ret_argc);
+/* vessel-init --setup-fd=FD: FD is the sync socket to vesseld; sets up the container described by the
+ * spec that arrives on it (see container-setup.c), spawns its app, and returns the command line
+ * vessel-init then runs with as the container's init. On any failure it reports on the sync socket
+ * and exits. */
+char **container_setup(int sync_fd, int *ret_argc);

@@ -6,10 +6,12 @@
  * program of its own: our child execs it right away, so it never copies vesseld's memory. We and it
  * talk over one SOCK_SEQPACKET socketpair. The sync points, numbered the same on both sides:
  *
- *   (1) parent: describes the container in a memfd (setup-spec.h); clone(CLONE_VM | CLONE_VFORK |
- *               CLONE_PIDFD | namespaces), the child execs vessel-init --setup-fd (we wait the
- *               microseconds to that exec); asks systemd for the scope with its pid; for
- *               Network=bridge, creates the veth pair with its peer "eth0" in its netns.
+ *   (1) parent: clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | namespaces), the child execs
+ *               vessel-init --setup-fd=SYNC with no other fd of ours (we wait the microseconds to
+ *               that exec); asks systemd for the scope with its pid; then, while the job runs, makes
+ *               the rest (the /etc files, pipes, v1 cgroups) and sends the container's description
+ *               (setup-spec.h) in a memfd with the fds it names; for Network=bridge, creates the
+ *               veth pair with its peer "eth0" in the child's netns.
  *   (2) child:  its mount, uts, ipc (and network) namespaces; on v1 joins the cpuset and freezer
  *               cgroups we made for it; lo up; builds the root (overlay, /proc, /dev, /sys, masks,
  *               binds), sets the host name, pivot_root()s, then blocks reading the socket. This
@@ -157,8 +159,7 @@ static int setup_spec_memfd(const SetupSpec *spec, int *ret_fd) {
 typedef struct SetupExec {
         int init_fd;
         unsigned first_closed; /* the fds from here on are not the setup's */
-        const int *keep;       /* the setup's fds, kept across the exec */
-        size_t n_keep;
+        int sync_fd;           /* the one fd of ours the setup keeps; the rest comes over it */
         char *argv[3];
         int error; /* set by the child when it fails before its exec; read once it is gone */
 } SetupExec;
@@ -173,12 +174,12 @@ static int setup_exec(void *userdata) {
         char *envp[] = { NULL };
 
         /* a fd table of its own, with only the fds below first_closed: not a copy, to be closed again
-         * at the exec, of the fds we keep of every other container (fd_move_high()) */
+         * at the exec, of the fds we keep of every other container (fd_move_high()); of those, all
+         * O_CLOEXEC, the sync socket alone stays open */
         if (syscall(SYS_close_range, x->first_closed, ~0U, CLOSE_RANGE_UNSHARE) < 0 && unshare(CLONE_FILES) < 0)
                 goto fail;
-        for (size_t i = 0; i < x->n_keep; i++)
-                if (x->keep[i] >= 0 && fcntl(x->keep[i], F_SETFD, 0) < 0)
-                        goto fail;
+        if (fcntl(x->sync_fd, F_SETFD, 0) < 0)
+                goto fail;
         /* if vesseld dies before the container runs, the container goes too: nothing half-made */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 goto fail;
@@ -189,26 +190,22 @@ fail:
 }
 
 /* The container's first process: vessel-init in its setup mode, in a new pid namespace (and, with
- * netns_flag, network namespace; it makes the others itself), with the fds in keep and the spec in
- * spec_fd. It does not copy our memory (vfork), so its start costs the same with 1 container or 1000.
+ * netns_flag, network namespace; it makes the others itself), with sync_fd, where its spec arrives.
+ * It does not copy our memory (vfork), so its start costs the same with 1 container or 1000.
  * Returns its pid, or -errno when it could not be started (it is then gone, reaped). */
-static pid_t setup_spawn(Manager *m, unsigned long netns_flag, const int *keep, size_t n_keep, int spec_fd, int *ret_pidfd) {
+static pid_t setup_spawn(Manager *m, unsigned long netns_flag, int sync_fd, int *ret_pidfd) {
         char arg[32];
         SetupExec x = {
                 .init_fd = m->init_fd,
-                .first_closed = FD_HIGH_MIN,
-                .keep = keep,
-                .n_keep = n_keep,
+                .first_closed = MAX(MAX((unsigned) FD_HIGH_MIN, (unsigned) sync_fd + 1), (unsigned) m->init_fd + 1),
+                .sync_fd = sync_fd,
                 .argv = { (char *) "vessel-init", arg, NULL },
         };
         int pidfd = -EBADF, e;
         sigset_t all, saved;
         pid_t pid;
 
-        for (size_t i = 0; i < n_keep; i++)
-                if (keep[i] >= 0 && (unsigned) keep[i] >= x.first_closed)
-                        x.first_closed = (unsigned) keep[i] + 1; /* a client's fd, say: copy that far */
-        snprintf(arg, sizeof arg, "--setup-fd=%i", spec_fd);
+        snprintf(arg, sizeof arg, "--setup-fd=%i", sync_fd);
 
         /* no handler of ours may run in the child, on our memory: everything stays blocked until the
          * setup resets the mask */
@@ -576,99 +573,63 @@ static void close_own_fds(int (*fds)[SCOPE_OWN_MAX]) {
         close_many(*fds, SCOPE_OWN_MAX);
 }
 
-int container_spawn(Container *c, sd_bus_error *error) {
-        _cleanup_free_ char *rundir = NULL, *statedir = NULL, *root = NULL, *upper = NULL, *work = NULL;
-        _cleanup_close_pair_ int sync_pair[2] = { -EBADF, -EBADF };
+/* (1), once systemd has been asked for the scope: the rest of what the setup needs, made while the job
+ * runs, then the spec and its fds over the sync socket. On failure, text says what failed; the caller
+ * ends the child. */
+_Static_assert(1 + SETUP_SPEC_FDS_MAX <= SYNC_FDS_MAX, "the spec's memfd and its fds fit one message");
+
+static int spawn_send_spec(Container *c, const char *rundir, const char *statedir, int netns_fd, bool new_netns,
+                           char *text, size_t size) {
+        _cleanup_free_ char *root = NULL, *upper = NULL, *work = NULL;
         _cleanup_close_pair_ int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, pidfd = -EBADF, netns_fd = -EBADF,
-                userns_fd = -EBADF, spec_fd = -EBADF;
+        _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, spec_fd = -EBADF;
+        _cleanup_(close_own_fds) int own[SCOPE_OWN_MAX] = { -EBADF, -EBADF, -EBADF };
+        int fds[1 + SETUP_SPEC_FDS_MAX];
+        size_t n_own = 0, n_fds;
         Manager *m = c->manager;
-        ContainerSpawn *s;
-        pid_t pid;
         int r;
 
-        if (!m->bus)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                         "No connection to systemd: containers need a systemd host.");
-
-        r = container_runtime_dir(c, &rundir);
-        if (r < 0)
-                return r;
-        r = container_state_dir(c, &statedir);
-        if (r < 0)
-                return r;
         root = strjoin(rundir, "/root");
         upper = strjoin(statedir, "/upper");
         work = strjoin(statedir, "/work");
         if (!root || !upper || !work)
-                return -ENOMEM;
+                return snprintf(text, size, "Out of memory."), -ENOMEM;
         r = mkdir_parents_and_self(root, 0700);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to create %s: %m", root);
-        _cleanup_free_ char *missing = NULL;
-        r = image_lower_dirs_check(c->lower_dir, &missing); /* one directory, or an image's layers */
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Root directory %s of container %s is gone: %m",
-                                               strempty(missing), c->name);
-
+                return snprintf(text, size, "Failed to create %s: %s", root, strerror(-r)), r;
         status_fd = open(rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (status_fd < 0)
-                return sd_bus_error_set_errnof(error, errno, "Failed to open %s: %m", rundir);
+                return r = -errno, snprintf(text, size, "Failed to open %s: %s", rundir, strerror(-r)), r;
         (void) unlinkat(status_fd, "exit", 0);
-
-        /* bridge: ports and an address, before the hosts file that names it; container_start()
-         * releases them if we fail */
-        r = network_prepare(c, error);
-        if (r < 0)
-                return r;
 
         r = write_etc_files(c, status_fd);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to write /etc files of container %s: %m", c->name);
+                return snprintf(text, size, "Failed to write the /etc files of %s: %s", c->name, strerror(-r)), r;
 
         if (c->settings.private_users != PRIVATE_USERS_NO && c->userns_fd < 0) {
                 r = userns_make(c->uid_base, &c->userns_fd);
                 if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Failed to create the user namespace of %s: %m", c->name);
+                        return snprintf(text, size, "Failed to create the user namespace of %s: %s", c->name,
+                                        strerror(-r)), r;
         }
 
         journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
-        /* bridge: the veth's peer goes into the namespace while systemd works, so we need it now
-         * (none ready: the clone makes one). Network=none: the setup makes its own, on its own CPU
-         * time, and a pool refill would run in our loop while the scope's job is in flight. */
-        if (c->settings.network == NETWORK_BRIDGE)
-                netns_fd = netns_pool_take(m);
-
-        if (c->userns_fd >= 0) {
-                userns_fd = fcntl(c->userns_fd, F_DUPFD_CLOEXEC, 3); /* ours is above FD_HIGH_MIN */
-                if (userns_fd < 0)
-                        return -errno;
-        }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
-                return -errno;
-        if (c->settings.stdout_fd < 0 && pipe2(out_pipe, O_CLOEXEC) < 0)
-                return -errno;
-        if (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0)
-                return -errno;
+        if ((c->settings.stdout_fd < 0 && pipe2(out_pipe, O_CLOEXEC) < 0) ||
+            (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0))
+                return r = -errno, snprintf(text, size, "Failed to create the output pipes: %s", strerror(-r)), r;
 
         /* v1: the cgroups that are ours, made now, joined by the child itself */
         free(c->cgroup_path);
         c->cgroup_path = NULL;
         r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
+        if (r >= 0)
+                r = scope_prepare_own(c, own, &n_own);
         if (r < 0)
-                return r;
-        _cleanup_(close_own_fds) int own[SCOPE_OWN_MAX] = { -EBADF, -EBADF, -EBADF };
-        size_t n_own = 0;
-        r = scope_prepare_own(c, own, &n_own);
-        if (r < 0) {
-                scope_cleanup_extra(c);
-                return sd_bus_error_set_errnof(error, r, "Failed to set up the cgroups of %s: %m", c->name);
-        }
+                return snprintf(text, size, "Failed to set up the cgroups of %s: %s", c->name, strerror(-r)), r;
 
-        bool new_netns = c->settings.network != NETWORK_HOST && netns_fd < 0;
         _cleanup_free_ SetupBind *binds = new0(SetupBind, c->settings.n_binds ?: 1);
         if (!binds)
-                return -ENOMEM;
+                return snprintf(text, size, "Out of memory."), -ENOMEM;
         for (size_t i = 0; i < c->settings.n_binds; i++)
                 binds[i] = (SetupBind) {
                         .source = c->settings.binds[i].source,
@@ -676,14 +637,14 @@ int container_spawn(Container *c, sd_bus_error *error) {
                         .read_only = c->settings.binds[i].read_only,
                 };
         SetupSpec spec = {
-                .sync_fd = sync_pair[1],
+                .sync_fd = -1, /* the socket this travels on */
                 .status_dir_fd = status_fd,
                 .journal_fd = journal_fd,
                 .out_pipe = { out_pipe[0], out_pipe[1] },
                 .err_pipe = { err_pipe[0], err_pipe[1] },
                 .stdio = { c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd },
                 .netns_fd = netns_fd,
-                .userns_fd = userns_fd,
+                .userns_fd = c->userns_fd,
                 .cgroup_procs = { own[0], own[1], own[2] },
                 .host_network = c->settings.network == NETWORK_HOST,
                 /* bridge: we move the veth into it while systemd works, so it exists from the clone */
@@ -704,21 +665,66 @@ int container_spawn(Container *c, sd_bus_error *error) {
         };
         container_app_defaults(c, &spec.app);
         network_setup_spec(c, &spec);
+        n_fds = setup_spec_fds_collect(&spec, fds + 1);
         r = setup_spec_memfd(&spec, &spec_fd);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to describe container %s to its setup: %m", c->name);
+                return snprintf(text, size, "Failed to describe %s to its setup: %s", c->name, strerror(-r)), r;
+        fds[0] = spec_fd;
+        r = sync_send(c->spawn->sync_fd, &(SyncMessage) { .step = SYNC_SPEC }, fds, 1 + n_fds);
+        if (r < 0)
+                return snprintf(text, size, "the container's first process is gone: %s", strerror(-r)), r;
+        return 0;
+}
 
-        /* (1) */
+int container_spawn(Container *c, sd_bus_error *error) {
+        _cleanup_free_ char *rundir = NULL, *statedir = NULL, *missing = NULL;
+        _cleanup_close_pair_ int sync_pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF, netns_fd = -EBADF;
+        Manager *m = c->manager;
+        ContainerSpawn *s;
+        pid_t pid;
+        int r;
+
+        if (!m->bus)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "No connection to systemd: containers need a systemd host.");
+
+        r = container_runtime_dir(c, &rundir);
+        if (r < 0)
+                return r;
+        r = container_state_dir(c, &statedir);
+        if (r < 0)
+                return r;
+
+        /* What the caller did wrong is answered before systemd is asked for anything. */
+        r = image_lower_dirs_check(c->lower_dir, &missing); /* one directory, or an image's layers */
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Root directory %s of container %s is gone: %m",
+                                               strempty(missing), c->name);
+        /* bridge: ports and an address (a port in use is refused here); container_start() releases
+         * them if we fail */
+        r = network_prepare(c, error);
+        if (r < 0)
+                return r;
+
+        /* bridge: the veth's peer goes into the namespace while systemd works, so we need it now
+         * (none ready: the clone makes one). Network=none: the setup makes its own, on its own CPU
+         * time, and a pool refill would run in our loop while the scope's job is in flight. */
+        if (c->settings.network == NETWORK_BRIDGE)
+                netns_fd = netns_pool_take(m);
+        bool new_netns = c->settings.network != NETWORK_HOST && netns_fd < 0;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
+                return -errno;
+
+        /* (1) the process first: the scope is asked for with its pid, and all the rest is made while
+         * systemd works on it */
         s = new0(ContainerSpawn, 1);
         if (!s)
                 return -ENOMEM;
         s->container = c;
 
-        int keep[] = { sync_pair[1], status_fd, journal_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1],
-                       netns_fd, userns_fd, c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd, spec_fd,
-                       own[0], own[1], own[2] };
-        pid = setup_spawn(m, new_netns && c->settings.network == NETWORK_BRIDGE ? CLONE_NEWNET : 0, keep,
-                          ELEMENTSOF(keep), spec_fd, &pidfd);
+        pid = setup_spawn(m, new_netns && c->settings.network == NETWORK_BRIDGE ? CLONE_NEWNET : 0, sync_pair[1], &pidfd);
         if (pid < 0) {
                 free(s);
                 return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");
@@ -738,16 +744,23 @@ int container_spawn(Container *c, sd_bus_error *error) {
         if (r >= 0)
                 r = scope_start(c);
         if (r >= 0) {
-                /* (1) while systemd works on the scope: the veth. A failure ends the child, whose EOF
-                 * reports it like any other. */
-                int k = network_setup(c, pid, netns_fd);
+                char text[512];
+                SpawnStep step = STEP_SETUP;
+                int k;
+
+                k = spawn_send_spec(c, rundir, statedir, netns_fd, new_netns, text, sizeof text);
+                if (k >= 0) {
+                        /* (1) while systemd works on the scope: the veth */
+                        step = STEP_NETWORK;
+                        k = network_setup(c, pid, netns_fd);
+                        if (k < 0)
+                                snprintf(text, sizeof text, "failed to set up the network of %s: %s", c->name, strerror(-k));
+                }
                 if (k < 0) {
-                        char text[256];
-                        snprintf(text, sizeof text, "failed to set up the network of %s: %s", c->name, strerror(-k));
                         /* ESRCH: the child failed already (its namespace is gone); its own message is the
-                         * one to report */
+                         * one to report. A failure ends the child, whose EOF reports it like any other. */
                         if (k != -ESRCH)
-                                spawn_fail(c, k, STEP_NETWORK, text);
+                                spawn_fail(c, k, step, text);
                         (void) container_signal_leader(c, SIGKILL);
                 }
         }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,4 +347,52 @@ void setup_spec_done(SetupSpec *spec) {
         spec->argv = spec->env_storage = NULL;
         spec->binds = NULL;
         spec->buffer = NULL;
+}
+
+static size_t spec_fd_fields(SetupSpec *spec, int *ret[static SETUP_SPEC_FDS_MAX]) {
+        size_t n = 0;
+
+        ret[n++] = &spec->status_dir_fd;
+        ret[n++] = &spec->journal_fd;
+        for (size_t i = 0; i < 2; i++)
+                ret[n++] = &spec->out_pipe[i];
+        for (size_t i = 0; i < 2; i++)
+                ret[n++] = &spec->err_pipe[i];
+        for (size_t i = 0; i < 3; i++)
+                ret[n++] = &spec->stdio[i];
+        ret[n++] = &spec->netns_fd;
+        ret[n++] = &spec->userns_fd;
+        for (size_t i = 0; i < SETUP_CGROUP_PROCS_MAX; i++)
+                ret[n++] = &spec->cgroup_procs[i];
+        assert(n == SETUP_SPEC_FDS_MAX);
+        return n;
+}
+
+size_t setup_spec_fds_collect(SetupSpec *spec, int fds[static SETUP_SPEC_FDS_MAX]) {
+        int *fields[SETUP_SPEC_FDS_MAX];
+        size_t n_fields = spec_fd_fields(spec, fields), n = 0;
+
+        for (size_t i = 0; i < n_fields; i++)
+                if (*fields[i] >= 0) {
+                        fds[n] = *fields[i];
+                        *fields[i] = (int) n++;
+                } else
+                        *fields[i] = -1;
+        return n;
+}
+
+int setup_spec_fds_resolve(SetupSpec *spec, const int *fds, size_t n_fds) {
+        int *fields[SETUP_SPEC_FDS_MAX];
+        size_t n_fields = spec_fd_fields(spec, fields);
+
+        for (size_t i = 0; i < n_fields; i++) {
+                if (*fields[i] < 0) {
+                        *fields[i] = -1;
+                        continue;
+                }
+                if ((size_t) *fields[i] >= n_fds)
+                        return -EBADMSG;
+                *fields[i] = fds[*fields[i]];
+        }
+        return 0;
 }

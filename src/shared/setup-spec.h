@@ -16,6 +16,7 @@
 
 #define SETUP_SPEC_MAX (16U * 1024 * 1024)
 #define SETUP_CGROUP_PROCS_MAX 3
+#define SETUP_SPEC_FDS_MAX 14 /* the fd fields below, sync_fd aside: 2 + 2 + 2 + 3 + 2 + 3 */
 
 typedef struct SetupBind {
         const char *source, *destination;
@@ -62,4 +63,11 @@ int setup_spec_serialize(const SetupSpec *spec, void **ret, size_t *ret_size);
 int setup_spec_parse(void *buffer, size_t size, SetupSpec *ret);
 /* Reads a whole spec from fd (from offset 0) and parses it. */
 int setup_spec_read_fd(int fd, SetupSpec *ret);
+
+/* The spec's fds travel with it over the sync socket (SCM_RIGHTS) and arrive under other numbers:
+ * collect stores them in fds, in order, and turns each fd field (sync_fd aside) into its index there;
+ * resolve turns the indexes back into the fds as received. Returns the number collected; resolve
+ * returns -EBADMSG for an index past n_fds. */
+size_t setup_spec_fds_collect(SetupSpec *spec, int fds[static SETUP_SPEC_FDS_MAX]);
+int setup_spec_fds_resolve(SetupSpec *spec, const int *fds, size_t n_fds);
 void setup_spec_done(SetupSpec *spec);

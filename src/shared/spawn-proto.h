@@ -28,8 +28,13 @@ typedef enum SpawnStep {
         _STEP_MAX,
 } SpawnStep;
 
+/* vesseld to the container's first process: its description (setup-spec.h, a memfd and the fds it
+ * names), then the go once the scope's job is done */
+#define SYNC_GO (-1)
+#define SYNC_SPEC (-2)
+
 typedef struct SyncMessage {
-        int32_t step; /* a SpawnStep for a failure; -1 for the go */
+        int32_t step; /* a SpawnStep for a failure; SYNC_GO, SYNC_SPEC from vesseld */
         int32_t error; /* positive errno */
         char text[480];
 } SyncMessage;
@@ -41,7 +46,7 @@ const char *spawn_step_to_string(int step);
 _noreturn_ _printf_(4, 5) void child_fail(int sync_fd, SpawnStep step, int error, const char *fmt, ...);
 
 /* A message on a sync socket, with up to SYNC_FDS_MAX fds (SCM_RIGHTS). Returns -errno. */
-#define SYNC_FDS_MAX 9
+#define SYNC_FDS_MAX 16
 int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds);
 
 /* Receives one message (flags: MSG_DONTWAIT, or 0 to wait) and up to max_fds fds (the rest are

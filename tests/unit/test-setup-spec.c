@@ -182,3 +182,51 @@ Test(setup_spec, reads_back_from_a_memfd) {
         setup_spec_done(&out);
         close(fd);
 }
+
+Test(setup_spec, fds_travel_by_index_and_come_back) {
+        SetupSpec in = sample(), out = {};
+        int fds[SETUP_SPEC_FDS_MAX], received[SETUP_SPEC_FDS_MAX];
+        void *data;
+        size_t size, n;
+
+        in.cgroup_procs[0] = 40;
+        in.cgroup_procs[1] = in.cgroup_procs[2] = -1;
+        n = setup_spec_fds_collect(&in, fds);
+        /* 4, 5, 6, 7, 8, 9, 10, 40 in field order; the -1s stay -1 */
+        cr_assert(eq(sz, n, 8));
+        cr_assert(eq(int, fds[0], 4));
+        cr_assert(eq(int, fds[7], 40));
+        cr_assert(eq(int, in.status_dir_fd, 0));
+        cr_assert(eq(int, in.journal_fd, -1));
+        cr_assert(eq(int, in.stdio[0], -1));
+        cr_assert(eq(int, in.cgroup_procs[0], 7));
+        cr_assert(eq(int, in.sync_fd, 3)); /* not one of them: it is the socket they travel on */
+
+        serialize(&in, &data, &size);
+        cr_assert(eq(int, setup_spec_parse(data, size, &out), 0));
+        for (size_t i = 0; i < n; i++)
+                received[i] = 100 + (int) i; /* as SCM_RIGHTS hands them out: other numbers */
+        cr_assert(eq(int, setup_spec_fds_resolve(&out, received, n), 0));
+        cr_assert(eq(int, out.status_dir_fd, 100));
+        cr_assert(eq(int, out.out_pipe[0], 101));
+        cr_assert(eq(int, out.out_pipe[1], 102));
+        cr_assert(eq(int, out.err_pipe[0], 103));
+        cr_assert(eq(int, out.err_pipe[1], 104));
+        cr_assert(eq(int, out.stdio[1], 105));
+        cr_assert(eq(int, out.netns_fd, 106));
+        cr_assert(eq(int, out.cgroup_procs[0], 107));
+        cr_assert(eq(int, out.journal_fd, -1));
+        cr_assert(eq(int, out.userns_fd, -1));
+        cr_assert(eq(int, out.cgroup_procs[2], -1));
+        setup_spec_done(&out);
+}
+
+Test(setup_spec, an_index_past_the_fds_received_is_rejected) {
+        SetupSpec in = sample();
+        int fds[SETUP_SPEC_FDS_MAX], received[2] = { 20, 21 };
+        size_t n = setup_spec_fds_collect(&in, fds);
+
+        cr_assert(gt(sz, n, 2));
+        /* a message that lost fds on the way (the receiver's limit): refused, not a wrong fd used */
+        cr_assert(eq(int, setup_spec_fds_resolve(&in, received, 2), -EBADMSG));
+}
