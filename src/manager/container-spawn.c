@@ -58,7 +58,8 @@ struct ContainerSpawn {
         int sync_fd;
         sd_event_source *sync_source;
         char *job;
-        bool scope_done, go_sent;
+        bool scope_made, scope_done, go_sent;
+        bool finish_pending; /* the child is through, systemd's answer to the scope request is not */
         unsigned retries;
         sd_event_source *retry_timer;
         int error;       /* first failure, negative errno */
@@ -106,6 +107,16 @@ int container_spawn_schedule(Container *c, uint64_t usec, sd_event_time_handler_
 
 bool container_spawn_scope_is_done(Container *c) {
         return !c->spawn || c->spawn->scope_done;
+}
+
+static void spawn_finish(Container *c);
+
+void container_spawn_scope_made(Container *c) {
+        if (!c->spawn)
+                return;
+        c->spawn->scope_made = true;
+        if (c->spawn->finish_pending)
+                spawn_finish(c);
 }
 
 const char *container_spawn_set_job(Container *c, const char *job) {
@@ -227,6 +238,105 @@ static pid_t setup_spawn(Manager *m, unsigned long netns_flag, int sync_fd, int 
         return pid;
 }
 
+/* The spare: a first process cloned and exec'd ahead of time, blocked reading its spec. It holds
+ * nothing but its sync socket, sits in our own cgroup, and dies with us (PR_SET_PDEATHSIG). One at
+ * most, made after a start when the loop is idle. */
+static void spare_discard(Manager *m) {
+        m->spare_exit_source = sd_event_source_disable_unref(m->spare_exit_source);
+        if (m->spare_pid > 0) {
+                /* EOF on its socket ends it too; SIGKILL is quicker, and we reap it here */
+                (void) syscall(SYS_pidfd_send_signal, m->spare_pidfd, SIGKILL, NULL, 0);
+                (void) waitpid(m->spare_pid, NULL, 0);
+        }
+        m->spare_pid = 0;
+        m->spare_pidfd = safe_close(m->spare_pidfd);
+        m->spare_sync_fd = safe_close(m->spare_sync_fd);
+}
+
+static int on_spare_exit(sd_event_source *es, const siginfo_t *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_debug("The spare first process " PID_FMT " exited (code %i, status %i).", m->spare_pid, si->si_code,
+                  si->si_status);
+        m->spare_exit_source = sd_event_source_disable_unref(m->spare_exit_source); /* it reaped it */
+        m->spare_pid = 0;
+        spare_discard(m);
+        return 0;
+}
+
+static int on_spare_refill(sd_event_source *es, void *userdata) {
+        _cleanup_close_pair_ int pair[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int pidfd = -EBADF;
+        Manager *m = userdata;
+        pid_t pid;
+        int r;
+
+        if (m->spare_pid > 0)
+                return 0;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return log_debug_errno(errno, "No spare first process: %m"), 0;
+        pid = setup_spawn(m, 0, pair[1], &pidfd);
+        if (pid < 0)
+                return log_debug_errno(pid, "No spare first process: %m"), 0;
+        pidfd = fd_move_high(TAKE_FD(pidfd));
+        r = sd_event_add_child_pidfd(m->event, &m->spare_exit_source, pidfd, WEXITED, on_spare_exit, m);
+        if (r < 0) {
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                (void) waitpid(pid, NULL, 0);
+                return log_debug_errno(r, "No spare first process: %m"), 0;
+        }
+        m->spare_pid = pid;
+        m->spare_pidfd = TAKE_FD(pidfd);
+        m->spare_sync_fd = fd_move_high(TAKE_FD(pair[0]));
+        return 0;
+}
+
+/* after a start: when the loop has nothing else to do */
+static void spare_schedule(Manager *m) {
+        if (m->spare_refill && m->spare_pid == 0)
+                (void) sd_event_source_set_enabled(m->spare_refill, SD_EVENT_ONESHOT);
+}
+
+int spare_start(Manager *m) {
+        int r;
+
+        /* the first one after the first start: a vesseld that starts no container makes none */
+        r = sd_event_add_defer(m->event, &m->spare_refill, on_spare_refill, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->spare_refill, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->spare_refill, SD_EVENT_OFF);
+        if (r < 0) {
+                m->spare_refill = sd_event_source_disable_unref(m->spare_refill);
+                return log_debug_errno(r, "No spare first process: %m");
+        }
+        return 0;
+}
+
+void spare_done(Manager *m) {
+        m->spare_refill = sd_event_source_disable_unref(m->spare_refill);
+        spare_discard(m);
+}
+
+/* The spare for a start, if there is one and it is alive: its pid, pidfd and sync socket. */
+static bool spare_take(Manager *m, pid_t *ret_pid, int *ret_pidfd, int *ret_sync_fd) {
+        siginfo_t si = {};
+
+        if (m->spare_pid <= 0)
+                return false;
+        /* gone, its exit not dispatched yet: no pid to give systemd */
+        if (waitid(P_PID, (id_t) m->spare_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != 0) {
+                spare_discard(m);
+                return false;
+        }
+        m->spare_exit_source = sd_event_source_disable_unref(m->spare_exit_source);
+        *ret_pid = m->spare_pid;
+        *ret_pidfd = TAKE_FD(m->spare_pidfd);
+        *ret_sync_fd = TAKE_FD(m->spare_sync_fd);
+        m->spare_pid = 0;
+        return true;
+}
+
 static void spawn_fail(Container *c, int r, int step, const char *text) {
         ContainerSpawn *s = c->spawn;
 
@@ -278,7 +388,13 @@ static void spawn_finish(Container *c) {
                 sd_bus_error_setf(&error, BUS_ERROR_SPAWN_FAILED, "Container %s failed to start: %s", c->name,
                                   s->error_text ?: strerror(-r));
         c->exec_failed = r < 0 && s->error_is_exec;
+        /* the setup failed (not the app's exec, after which the container ran and vessel-init reports
+         * the status): the scope systemd made for us may never hear that it is empty, when the child
+         * died before or while systemd moved it in */
+        if (r < 0 && s->scope_made && !s->error_is_exec)
+                scope_stop_failed(c);
         c->spawn = container_spawn_free(s);
+        spare_schedule(c->manager); /* for the next start, once the loop is idle */
         if (r >= 0) {
                 /* its own by now (the setup made it first): best effort, without it the exit is noticed
                  * later */
@@ -291,31 +407,47 @@ static void spawn_finish(Container *c) {
         container_on_started(c, r, r < 0 ? &error : NULL);
 }
 
+/* Reads the child's messages that are there (its failures). Returns 0 when none is left for now, 1 at
+ * EOF. */
+static int spawn_read_messages(Container *c) {
+        ContainerSpawn *s = c->spawn;
+
+        for (;;) {
+                SyncMessage msg;
+                ssize_t n = recv(s->sync_fd, &msg, sizeof msg, MSG_DONTWAIT);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n <= 0)
+                        return 1;
+                msg.text[sizeof msg.text - 1] = 0;
+                log_debug("Container %s: child failed at step %s: %s", c->name, spawn_step_to_string(msg.step),
+                          msg.text);
+                if (s->error >= 0)
+                        s->error_is_exec = msg.step == STEP_EXEC;
+                spawn_fail(c, -msg.error, msg.step, msg.text);
+        }
+}
+
 static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Container *c = userdata;
         ContainerSpawn *s = c->spawn;
-        SyncMessage msg;
-        ssize_t n;
 
-        n = recv(fd, &msg, sizeof msg, MSG_DONTWAIT);
-        if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                        return 0;
-                n = 0;
-        }
-        if (n > 0) {
-                msg.text[sizeof msg.text - 1] = 0;
-                log_debug("Container %s: child failed at step %s: %s", c->name,
-                          spawn_step_to_string(msg.step), msg.text);
-                spawn_fail(c, -msg.error, msg.step, msg.text);
-                s->error_is_exec = msg.step == STEP_EXEC;
+        if (spawn_read_messages(c) == 0)
                 return 0;
-        }
 
         /* EOF: both execs happened, or the child died. */
         s->sync_source = sd_event_source_disable_unref(s->sync_source);
         if (!s->go_sent && s->error >= 0)
                 spawn_fail(c, -EIO, STEP_SETUP, "the container's first process died during setup");
+        if (!s->scope_made && !s->scope_done) {
+                /* systemd has not answered the scope request yet: whether the scope is ours decides
+                 * what a failed start cleans up (container_spawn_scope_made()/_done() finish) */
+                s->finish_pending = true;
+                return 0;
+        }
         spawn_finish(c);
         return 0;
 }
@@ -402,6 +534,8 @@ void container_spawn_scope_done(Container *c, int r, const char *reason) {
         r = sync_send(s->sync_fd, &go, trees, n_trees);
         close_many(trees, n_trees);
         if (r < 0) {
+                /* it failed and said why, most likely, and that is what the caller should hear */
+                (void) spawn_read_messages(c);
                 snprintf(text, sizeof text, "the container's first process is gone: %s", strerror(-r));
                 goto fail;
         }
@@ -420,7 +554,9 @@ fail:
         /* nothing half-made: the child dies, the scope (if any) empties and goes away */
         if (c->leader_pidfd >= 0)
                 (void) container_signal_leader(c, SIGKILL);
-        /* EOF on the sync socket follows; spawn_finish() reports */
+        /* EOF on the sync socket follows, and spawn_finish() reports; or it came already */
+        if (s->finish_pending)
+                spawn_finish(c);
 }
 
 static int open_journal_socket(void) {
@@ -714,23 +850,28 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 netns_fd = netns_pool_take(m);
         bool new_netns = c->settings.network != NETWORK_HOST && netns_fd < 0;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0)
-                return -errno;
-
         /* (1) the process first: the scope is asked for with its pid, and all the rest is made while
-         * systemd works on it */
+         * systemd works on it. The spare, made ahead, serves unless this one needs a network namespace
+         * from its clone. */
         s = new0(ContainerSpawn, 1);
         if (!s)
                 return -ENOMEM;
         s->container = c;
+        s->sync_fd = -EBADF;
 
-        pid = setup_spawn(m, new_netns && c->settings.network == NETWORK_BRIDGE ? CLONE_NEWNET : 0, sync_pair[1], &pidfd);
-        if (pid < 0) {
-                free(s);
-                return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");
+        bool clone_netns = new_netns && c->settings.network == NETWORK_BRIDGE;
+        if (clone_netns || !spare_take(m, &pid, &pidfd, &s->sync_fd)) {
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) {
+                        free(s);
+                        return -errno;
+                }
+                pid = setup_spawn(m, clone_netns ? CLONE_NEWNET : 0, sync_pair[1], &pidfd);
+                if (pid < 0) {
+                        free(s);
+                        return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");
+                }
+                s->sync_fd = TAKE_FD(sync_pair[0]);
         }
-
-        s->sync_fd = TAKE_FD(sync_pair[0]);
         c->spawn = s;
 
         c->leader = pid;
@@ -745,6 +886,7 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 r = scope_start(c);
         if (r >= 0) {
                 char text[512];
+
                 SpawnStep step = STEP_SETUP;
                 int k;
 

@@ -12,3 +12,8 @@ int userns_make(uint32_t base, int *ret_fd);
 
 /* What the container gives every process that runs in it, for child_exec_app(). Points into c. */
 void container_app_defaults(Container *c, AppDefaults *ret);
+
+/* The spare first process: made when the loop is idle after a start, taken by the next start, so
+ * that systemd is asked for the scope without waiting for a clone and an exec. */
+int spare_start(Manager *m);
+void spare_done(Manager *m);

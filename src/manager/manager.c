@@ -13,6 +13,7 @@
 #include "bus-util.h"
 #include "conf-parser.h"
 #include "container.h"
+#include "container-spawn.h"
 #include "image.h"
 #include "log.h"
 #include "machine.h"
@@ -34,6 +35,7 @@ int manager_new(Manager **ret) {
         m->private_fd = -EBADF;
         m->init_fd = -EBADF;
         m->netns_pool_home = -EBADF;
+        m->spare_pidfd = m->spare_sync_fd = -EBADF;
         m->config.max_layer_size = 8ULL << 30;
 
         m->containers = hashmap_new();
@@ -106,6 +108,7 @@ Manager *manager_free(Manager *m) {
         safe_close(m->private_fd);
         scope_manager_done(m);
         netns_pool_done(m);
+        spare_done(m);
         m->network = network_free(m->network);
         sd_event_unref(m->event);
 
@@ -393,6 +396,7 @@ int manager_startup(Manager *m, int listen_fd) {
         r = manager_load_containers(m);
         if (r < 0)
                 return r;
+        (void) spare_start(m);
 
         /* Only now, with every object in place, take the name: a call that activated us must find
          * what is already there. */

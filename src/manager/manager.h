@@ -70,6 +70,12 @@ struct Manager {
         sd_bus_slot *private_job_removed_slot;
         sd_event_source *systemd_reconnect_timer;
 
+        /* container-spawn.c: a container's first process made ahead of time (vessel-init waiting for
+         * its spec), which the next start takes instead of cloning one; pid 0 while there is none */
+        pid_t spare_pid;
+        int spare_pidfd, spare_sync_fd;
+        sd_event_source *spare_exit_source, *spare_refill;
+
         /* machine.c: systemd-machined has the name org.freedesktop.machine1 on the system bus */
         bool machined;
 

@@ -414,6 +414,7 @@ static int on_start_transient_unit(sd_bus_message *reply, void *userdata, sd_bus
                 container_spawn_scope_done(c, r, "unexpected reply to StartTransientUnit");
                 return 0;
         }
+        container_spawn_scope_made(c);
         if (container_spawn_scope_is_done(c))
                 return 0; /* JobRemoved came first */
 
@@ -480,6 +481,25 @@ static int scope_start_send(Container *c, bool retry) {
 
 int scope_start(Container *c) {
         return scope_start_send(c, /* retry= */ true);
+}
+
+static int on_stop_unit(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        if (sd_bus_error_is_set(error) && !sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit"))
+                log_debug("Could not stop a failed container's scope: %s", error->message);
+        return 0;
+}
+
+void scope_stop_failed(Container *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = systemd_new_call(c->manager, "StopUnit", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", c->unit, "replace");
+        if (r >= 0)
+                r = systemd_call(c->manager, m, on_stop_unit, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to stop the scope %s of a failed start: %m", c->unit);
 }
 
 static int on_set_unit_properties(sd_bus_message *reply, void *userdata, sd_bus_error *error) {

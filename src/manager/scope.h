@@ -13,6 +13,11 @@ void scope_manager_done(Manager *m);
 /* Asks for vessel-NAME.scope holding c->leader; calls container_spawn_scope_done() when the job is
  * done (or failed, with systemd's reason). */
 int scope_start(Container *c);
+/* After a start that failed: stops the scope if systemd made it (StopUnit, mode "replace": a start
+ * job still pending is cancelled). Its first process may have died before systemd moved it in, and
+ * a scope whose cgroup was never populated is never reported empty: it would stay "running", empty,
+ * and hold the name. Fire and forget. */
+void scope_stop_failed(Container *c);
 
 /* Live limit change; replies to 'message' when systemd did. */
 int scope_update(Container *c, int mask, sd_bus_message *message);

@@ -121,6 +121,9 @@ vcleanup sb4
 rm -rf "$hostile/proc" && ln -s /etc "$hostile/proc"
 out=$(vcall RunContainer 'ssa(sv)' sb4 "dir:$hostile" 1 Command as 1 true 2>&1 || true)
 assert_contains "$out" "Refusing to mount /proc: it is a symlink" "/proc over a symlink"
+# a setup that fails this early may die before systemd moves it into the scope; a scope whose cgroup
+# was never populated is never reported empty, so vesseld stops it: the name is free again
+wait_until 10 sh -c '! systemctl is-active -q vessel-sb4.scope'
 
 # a mknod'ed block device is unusable even for root (DevicePolicy=closed), checked on the unit too
 vrun_sh sb5 'sleep 1000'
