@@ -166,10 +166,10 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
                 c = container_by_unit(m, unit);
                 if (!c || !c->spawn)
                         return 0;
-                container_spawn_scope_done(c, streq(result, "done") ? 0 : -EIO, result);
-                return 0;
         }
 
+        /* a job of ours ended: the unit is ours whatever the result, even if this overtook the reply */
+        container_spawn_scope_made(c);
         container_spawn_scope_done(c, streq(result, "done") ? 0 : -EIO, result);
         return 0;
 }
