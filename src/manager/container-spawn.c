@@ -31,6 +31,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -709,11 +710,21 @@ static void close_own_fds(int (*fds)[SCOPE_OWN_MAX]) {
         close_many(*fds, SCOPE_OWN_MAX);
 }
 
+_Static_assert(1 + SETUP_SPEC_FDS_MAX <= SYNC_FDS_MAX, "the spec's memfd and its fds fit one message");
+
+/* text gets what failed; returns r */
+_printf_(4, 5) static int failf(char *text, size_t size, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(text, size, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 /* (1), once systemd has been asked for the scope: the rest of what the setup needs, made while the job
  * runs, then the spec and its fds over the sync socket. On failure, text says what failed; the caller
  * ends the child. */
-_Static_assert(1 + SETUP_SPEC_FDS_MAX <= SYNC_FDS_MAX, "the spec's memfd and its fds fit one message");
-
 static int spawn_send_spec(Container *c, const char *rundir, const char *statedir, int netns_fd, bool new_netns,
                            char *text, size_t size) {
         _cleanup_free_ char *root = NULL, *upper = NULL, *work = NULL;
@@ -729,30 +740,30 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
         upper = strjoin(statedir, "/upper");
         work = strjoin(statedir, "/work");
         if (!root || !upper || !work)
-                return snprintf(text, size, "Out of memory."), -ENOMEM;
+                return failf(text, size, -ENOMEM, "Out of memory.");
         r = mkdir_parents_and_self(root, 0700);
         if (r < 0)
-                return snprintf(text, size, "Failed to create %s: %s", root, strerror(-r)), r;
+                return failf(text, size, r, "Failed to create %s: %s", root, strerror(-r));
         status_fd = open(rundir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
         if (status_fd < 0)
-                return r = -errno, snprintf(text, size, "Failed to open %s: %s", rundir, strerror(-r)), r;
+                return failf(text, size, -errno, "Failed to open %s: %m", rundir);
         (void) unlinkat(status_fd, "exit", 0);
 
         r = write_etc_files(c, status_fd);
         if (r < 0)
-                return snprintf(text, size, "Failed to write the /etc files of %s: %s", c->name, strerror(-r)), r;
+                return failf(text, size, r, "Failed to write the /etc files of %s: %s", c->name, strerror(-r));
 
         if (c->settings.private_users != PRIVATE_USERS_NO && c->userns_fd < 0) {
                 r = userns_make(c->uid_base, &c->userns_fd);
                 if (r < 0)
-                        return snprintf(text, size, "Failed to create the user namespace of %s: %s", c->name,
-                                        strerror(-r)), r;
+                        return failf(text, size, r, "Failed to create the user namespace of %s: %s", c->name,
+                                     strerror(-r));
         }
 
         journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
         if ((c->settings.stdout_fd < 0 && pipe2(out_pipe, O_CLOEXEC) < 0) ||
             (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0))
-                return r = -errno, snprintf(text, size, "Failed to create the output pipes: %s", strerror(-r)), r;
+                return failf(text, size, -errno, "Failed to create the output pipes: %m");
 
         /* v1: the cgroups that are ours, made now, joined by the child itself */
         free(c->cgroup_path);
@@ -761,11 +772,11 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
         if (r >= 0)
                 r = scope_prepare_own(c, own, &n_own);
         if (r < 0)
-                return snprintf(text, size, "Failed to set up the cgroups of %s: %s", c->name, strerror(-r)), r;
+                return failf(text, size, r, "Failed to set up the cgroups of %s: %s", c->name, strerror(-r));
 
         _cleanup_free_ SetupBind *binds = new0(SetupBind, c->settings.n_binds ?: 1);
         if (!binds)
-                return snprintf(text, size, "Out of memory."), -ENOMEM;
+                return failf(text, size, -ENOMEM, "Out of memory.");
         for (size_t i = 0; i < c->settings.n_binds; i++)
                 binds[i] = (SetupBind) {
                         .source = c->settings.binds[i].source,
@@ -804,11 +815,11 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
         n_fds = setup_spec_fds_collect(&spec, fds + 1);
         r = setup_spec_memfd(&spec, &spec_fd);
         if (r < 0)
-                return snprintf(text, size, "Failed to describe %s to its setup: %s", c->name, strerror(-r)), r;
+                return failf(text, size, r, "Failed to describe %s to its setup: %s", c->name, strerror(-r));
         fds[0] = spec_fd;
         r = sync_send(c->spawn->sync_fd, &(SyncMessage) { .step = SYNC_SPEC }, fds, 1 + n_fds);
         if (r < 0)
-                return snprintf(text, size, "the container's first process is gone: %s", strerror(-r)), r;
+                return failf(text, size, r, "the container's first process is gone: %s", strerror(-r));
         return 0;
 }
 
