@@ -901,7 +901,20 @@ int container_spawn(Container *c, sd_bus_error *error) {
                 SpawnStep step = STEP_SETUP;
                 int k;
 
-                k = spawn_send_spec(c, rundir, statedir, netns_fd, new_netns, text, sizeof text);
+                k = 0;
+                if (!c->persisted) {
+                        /* RunContainer: its record, now that systemd is at work (a failure removes
+                         * the container once its start has failed) */
+                        container_emit_new(c);
+                        k = container_persist(c);
+                        if (k < 0) {
+                                (void) failf(text, sizeof text, k, "Failed to create the state of container %s: %s",
+                                             c->name, strerror(-k));
+                                c->remove_on_exit = true;
+                        }
+                }
+                if (k >= 0)
+                        k = spawn_send_spec(c, rundir, statedir, netns_fd, new_netns, text, sizeof text);
                 if (k >= 0) {
                         /* (1) while systemd works on the scope: the veth */
                         step = STEP_NETWORK;

@@ -305,10 +305,54 @@ static bool image_is_dir(const char *image) {
         return startswith(image, "dir:");
 }
 
-int container_create(Manager *m, const char *name, const char *image, Settings *settings, Container **ret,
-                     sd_bus_error *error) {
+void container_emit_new(Container *c) {
+        _cleanup_free_ char *p = NULL;
+
+        if (container_get_path(c, &p) >= 0)
+                (void) manager_emit_signal(c->manager, "ContainerNew", "so", c->name, p);
+}
+
+int container_persist(Container *c) {
+        _cleanup_free_ char *dir = NULL, *p = NULL;
+        int r;
+
+        r = container_state_dir(c, &dir);
+        if (r < 0)
+                return r;
+        r = mkdir_parents_and_self(dir, 0700);
+        if (r >= 0) {
+                p = strjoin(dir, "/upper");
+                r = p ? mkdir_parents_and_self(p, 0755) : -ENOMEM;
+        }
+        if (r >= 0) {
+                free(p);
+                p = strjoin(dir, "/work");
+                r = p ? mkdir_parents_and_self(p, 0700) : -ENOMEM;
+        }
+        /* the container's own layer belongs to its root, which is an unprivileged uid on the host */
+        if (r >= 0 && c->uid_base > 0) {
+                FOREACH_STRING(sub, "/upper", "/work") {
+                        _cleanup_free_ char *q = strjoin(dir, sub);
+                        if (!q || chown(q, c->uid_base, c->uid_base) < 0) {
+                                r = q ? -errno : -ENOMEM;
+                                break;
+                        }
+                }
+        }
+        if (r >= 0)
+                r = container_save(c);
+        if (r < 0) {
+                (void) rm_rf(dir);
+                return r;
+        }
+        c->persisted = true;
+        return 0;
+}
+
+int container_create(Manager *m, const char *name, const char *image, Settings *settings, bool persist,
+                     Container **ret, sd_bus_error *error) {
         _cleanup_(container_freep) Container *c = NULL;
-        _cleanup_free_ char *generated = NULL, *dir = NULL, *p = NULL;
+        _cleanup_free_ char *generated = NULL;
         char id[CONTAINER_ID_LEN + 1];
         struct stat st;
         int r;
@@ -390,34 +434,10 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
                         return sd_bus_error_setf(error, BUS_ERROR_LIMITS_EXCEEDED, "No free range of 65536 UIDs is left.");
         }
 
-        r = container_state_dir(c, &dir);
-        if (r < 0)
-                return r;
-        r = mkdir_parents_and_self(dir, 0700);
-        if (r >= 0) {
-                p = strjoin(dir, "/upper");
-                r = p ? mkdir_parents_and_self(p, 0755) : -ENOMEM;
-        }
-        if (r >= 0) {
-                free(p);
-                p = strjoin(dir, "/work");
-                r = p ? mkdir_parents_and_self(p, 0700) : -ENOMEM;
-        }
-        /* the container's own layer belongs to its root, which is an unprivileged uid on the host */
-        if (r >= 0 && c->uid_base > 0) {
-                FOREACH_STRING(sub, "/upper", "/work") {
-                        _cleanup_free_ char *q = strjoin(dir, sub);
-                        if (!q || chown(q, c->uid_base, c->uid_base) < 0) {
-                                r = q ? -errno : -ENOMEM;
-                                break;
-                        }
-                }
-        }
-        if (r >= 0)
-                r = container_save(c);
-        if (r < 0) {
-                (void) rm_rf(dir);
-                return sd_bus_error_set_errnof(error, r, "Failed to create the state of container %s: %m", name);
+        if (persist) {
+                r = container_persist(c);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to create the state of container %s: %m", name);
         }
 
         manager_graveyard_forget(m, c->name);
@@ -1135,6 +1155,7 @@ int container_load(Manager *m, const char *id, Container **ret) {
         r = container_new(m, name, id, &c);
         if (r < 0)
                 goto finish;
+        c->persisted = true; /* read from its record */
         r = -EBADMSG;
         if (!json_object_object_get_ex(o, "Image", &e) || !(c->image = strdup(json_object_get_string(e))))
                 goto finish;

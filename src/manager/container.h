@@ -51,6 +51,7 @@ struct Container {
         sd_event_source *leader_source;
         bool leader_is_child;
         bool machine_registered; /* machine.c: RegisterMachine sent for this run */
+        bool persisted;          /* its directories and record exist (container_persist()) */
 
         uint64_t created_usec, started_usec, finished_usec;
         int exit_status, exit_signal;
@@ -86,9 +87,15 @@ int container_new(Manager *m, const char *name, const char *id, Container **ret)
 Container *container_free(Container *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
 
-/* CreateContainer: validates and allocates the container, its directories and record. */
-int container_create(Manager *m, const char *name, const char *image, Settings *settings, Container **ret,
-                     sd_bus_error *error);
+/* CreateContainer: validates and allocates the container and, with persist, its directories and
+ * record (RunContainer makes those while systemd works on the scope: container_persist()). */
+int container_create(Manager *m, const char *name, const char *image, Settings *settings, bool persist,
+                     Container **ret, sd_bus_error *error);
+/* The container's state directory, its own layer's directories and its record; -errno, with nothing
+ * left behind, when they cannot be written. */
+int container_persist(Container *c);
+/* ContainerNew on every bus */
+void container_emit_new(Container *c);
 /* Starts; 'message' (may be NULL) is answered when the container runs or failed to start. */
 int container_start(Container *c, sd_bus_message *message, sd_bus_error *error);
 /* StopSignal, then SIGKILL after StopTimeoutUSec; 'message' is answered when it is down. */

@@ -122,7 +122,8 @@ static int method_get_container_by_pid(sd_bus_message *message, void *userdata, 
         return reply_path(message, c);
 }
 
-static int create_common(sd_bus_message *message, Manager *m, Container **ret, Settings *settings, sd_bus_error *error) {
+static int create_common(sd_bus_message *message, Manager *m, bool run, Container **ret, Settings *settings,
+                         sd_bus_error *error) {
         const char *name, *image;
         int r;
 
@@ -139,13 +140,13 @@ static int create_common(sd_bus_message *message, Manager *m, Container **ret, S
         if (r <= 0)
                 return r;
 
-        r = container_create(m, name, image, settings, ret, error);
+        /* RunContainer: the record is written while systemd works on the scope, and ContainerNew is
+         * sent then too (container_spawn()) */
+        r = container_create(m, name, image, settings, /* persist= */ !run, ret, error);
         if (r < 0)
                 return r;
-
-        _cleanup_free_ char *p = NULL;
-        if (container_get_path(*ret, &p) >= 0)
-                (void) manager_emit_signal(m, "ContainerNew", "so", (*ret)->name, p);
+        if (!run)
+                container_emit_new(*ret);
         return 1;
 }
 
@@ -155,7 +156,7 @@ static int method_create_container(sd_bus_message *message, void *userdata, sd_b
         int r;
 
         settings_init(&settings);
-        r = create_common(message, userdata, &c, &settings, error);
+        r = create_common(message, userdata, /* run= */ false, &c, &settings, error);
         if (r <= 0)
                 return r;
         /* an attached stdio only makes sense for a start that follows at once */
@@ -169,7 +170,7 @@ static int method_run_container(sd_bus_message *message, void *userdata, sd_bus_
         int r;
 
         settings_init(&settings);
-        r = create_common(message, userdata, &c, &settings, error);
+        r = create_common(message, userdata, /* run= */ true, &c, &settings, error);
         if (r <= 0)
                 return r;
 
@@ -183,7 +184,14 @@ static int method_run_container(sd_bus_message *message, void *userdata, sd_bus_
                 return r;
         r = container_start(c, NULL, error);
         if (r < 0) {
+                /* refused before systemd was asked: the container stays, created, as after a
+                 * CreateContainer, unless it was to be removed anyway or cannot be written down */
                 settings_close_stdio(&c->settings);
+                if (!c->persisted) {
+                        container_emit_new(c);
+                        if (!c->settings.auto_remove && container_persist(c) < 0)
+                                c->settings.auto_remove = true;
+                }
                 if (c->settings.auto_remove)
                         (void) container_remove(c, /* force= */ true, NULL, NULL);
                 return r;

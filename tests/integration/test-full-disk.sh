@@ -2,7 +2,8 @@
 # A full disk: a start whose runtime directory cannot be written fails with the reason, after systemd
 # was asked for the scope (the files are written while the job runs), and leaves nothing behind: no
 # scope, no process, the container created as before. A create whose record cannot be written is
-# refused. vesseld serves on, and both work once there is room again.
+# refused; a run (which writes it while the job runs) fails and leaves no container. vesseld serves
+# on, and all of them work once there is room again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vessel.sh"
 
@@ -50,6 +51,14 @@ fill /var/lib/vessel/containers
 out=$(vcall CreateContainer 'ssa(sv)' fd2 "$IMAGE" 1 Command as 1 true 2>&1 || true)
 echo "create: $out"
 assert_contains "$out" "No space left on device" "create on a full state directory"
+# a run, which writes the record while systemd works on the scope: the start fails with the reason,
+# and the container, which could not be written down, is gone with its scope
+on_exit vcleanup fd3
+out=$(vcall RunContainer 'ssa(sv)' fd3 "$IMAGE" 2 Command as 1 true Network s none 2>&1 || true)
+echo "run: $out"
+assert_contains "$out" "No space left on device" "run on a full state directory"
+wait_until 10 sh -c '! busctl call io.vessel1 /io/vessel1 io.vessel1.Manager GetContainer s fd3 >/dev/null 2>&1'
+wait_until 10 sh -c '! systemctl is-active -q vessel-fd3.scope'
 unfill
 out=$(vcall GetContainer s fd2 2>&1 || true)
 assert_contains "$out" "No container named 'fd2'" "no record of the refused create"

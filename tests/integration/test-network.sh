@@ -88,6 +88,9 @@ assert_contains "$(nft list table inet vessel)" "dnat ip to $(addr4 nwp):80" "DN
 # taken: by another container, by a program on the host; only with bridge
 out=$(vcall RunContainer 'ssa(sv)' nwp2 "$IMAGE" 2 Command as 2 sleep 100 PublishPorts 'a(sqq)' 1 tcp 8080 81 2>&1 || true)
 assert_contains "$out" "Port 8080/tcp is published by container nwp" "a port another container publishes"
+# refused before systemd was asked: the container stays, created, with its record written
+assert_eq created "$(vstate nwp2)" "a run refused for its port leaves the container created"
+[ -e "/var/lib/vessel/containers/$(vprop nwp2 Id)/container.json" ] || fail "no record of the refused run's container"
 busybox httpd -f -p 127.0.0.1:8181 -h "$www" &
 host_httpd=$!
 on_exit kill $host_httpd
