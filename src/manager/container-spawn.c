@@ -112,12 +112,14 @@ bool container_spawn_scope_is_done(Container *c) {
 
 static void spawn_finish(Container *c);
 
-void container_spawn_scope_made(Container *c) {
+bool container_spawn_scope_made(Container *c) {
         if (!c->spawn)
-                return;
+                return false;
         c->spawn->scope_made = true;
-        if (c->spawn->finish_pending)
-                spawn_finish(c);
+        if (!c->spawn->finish_pending)
+                return false;
+        spawn_finish(c); /* may remove c */
+        return true;
 }
 
 const char *container_spawn_set_job(Container *c, const char *job) {

@@ -160,6 +160,7 @@ unsigned container_spawn_retries(Container *c);
 int container_spawn_schedule(Container *c, uint64_t usec, sd_event_time_handler_t handler);
 bool container_spawn_scope_is_done(Container *c);
 const char *container_spawn_set_job(Container *c, const char *job);
-/* systemd took StartTransientUnit: the scope is ours (to stop if the start fails before the go) */
-void container_spawn_scope_made(Container *c);
+/* systemd took StartTransientUnit: the scope is ours (to stop if the start fails before the go).
+ * Returns true when that finished a start whose child was already through: c may be gone then. */
+bool container_spawn_scope_made(Container *c);
 int container_read_starttime(pid_t pid, uint64_t *ret);

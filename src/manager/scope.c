@@ -169,7 +169,8 @@ static int match_job_removed(sd_bus_message *message, void *userdata, sd_bus_err
         }
 
         /* a job of ours ended: the unit is ours whatever the result, even if this overtook the reply */
-        container_spawn_scope_made(c);
+        if (container_spawn_scope_made(c))
+                return 0; /* the start is over (and the container may be gone) */
         container_spawn_scope_done(c, streq(result, "done") ? 0 : -EIO, result);
         return 0;
 }
@@ -414,7 +415,8 @@ static int on_start_transient_unit(sd_bus_message *reply, void *userdata, sd_bus
                 container_spawn_scope_done(c, r, "unexpected reply to StartTransientUnit");
                 return 0;
         }
-        container_spawn_scope_made(c);
+        if (container_spawn_scope_made(c))
+                return 0; /* the start is over (and the container may be gone) */
         if (container_spawn_scope_is_done(c))
                 return 0; /* JobRemoved came first */
 
