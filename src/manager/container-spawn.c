@@ -457,29 +457,48 @@ static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata
 
 /* v1: the container's cgroup of each hierarchy, as a detached read-only tree for the child to attach;
  * their names, '\n'-separated, go into names. On v2 none. */
+static int cgroup_v1_trees(Manager *m) {
+        unsigned i = 0;
+
+        /* cpu → cpu,cpuacct and the like: a hierarchy comes under its own name, or as a link, or not
+         * at all; the mounts do not change while we run */
+        if (m->cgroup_v1_trees < 0) {
+                m->cgroup_v1_trees = 0;
+                FOREACH_STRING(ctl, CGROUP_V1_HIERARCHIES) {
+                        char top[64];
+                        struct stat st;
+
+                        snprintf(top, sizeof top, "/sys/fs/cgroup/%s", ctl);
+                        if (lstat(top, &st) >= 0 && S_ISDIR(st.st_mode))
+                                m->cgroup_v1_trees |= 1 << i;
+                        i++;
+                }
+        }
+        return m->cgroup_v1_trees;
+}
+
 static int cgroup_trees_open(Container *c, int fds[static CGROUP_TREES_MAX], size_t *ret_n, char *names, size_t size) {
         size_t n = 0, len = 0;
-        int r = 0;
+        unsigned i = 0;
+        int r = 0, trees;
 
         *names = 0;
-        if (c->manager->cgroup_layout != CGROUP_LAYOUT_UNIFIED)
+        if (c->manager->cgroup_layout != CGROUP_LAYOUT_UNIFIED) {
+                trees = cgroup_v1_trees(c->manager);
                 FOREACH_STRING(ctl, CGROUP_V1_HIERARCHIES) {
                         struct mount_attr attr = {
                                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
                         };
-                        _cleanup_free_ char *path = strjoin("/sys/fs/cgroup/", ctl, c->cgroup_path);
+                        _cleanup_free_ char *path = NULL;
                         _cleanup_close_ int fd = -EBADF;
-                        char top[64];
-                        struct stat st;
 
+                        if (!(trees & (1 << i++)))
+                                continue;
+                        path = strjoin("/sys/fs/cgroup/", ctl, c->cgroup_path);
                         if (!path) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        /* cpu → cpu,cpuacct and the like: the hierarchy comes under its own name */
-                        snprintf(top, sizeof top, "/sys/fs/cgroup/%s", ctl);
-                        if (lstat(top, &st) < 0 || !S_ISDIR(st.st_mode))
-                                continue;
                         fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
                         if (fd < 0) {
                                 if (errno == ENOENT)
@@ -494,6 +513,7 @@ static int cgroup_trees_open(Container *c, int fds[static CGROUP_TREES_MAX], siz
                         len += snprintf(names + len, size - len, "%s%s", n ? "\n" : "", ctl);
                         fds[n++] = TAKE_FD(fd);
                 }
+        }
         if (r < 0) {
                 close_many(fds, n);
                 return r;
