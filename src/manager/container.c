@@ -251,8 +251,10 @@ int container_save(Container *c) {
         json_object_object_add(o, "RootDirectory", json_object_new_string(c->lower_dir));
         /* "running" here means: a leader was running when we last looked */
         json_object_object_add(o, "State", json_object_new_string(container_state_to_string(c->state)));
-        json_object_object_add(o, "Leader", json_object_new_int(c->leader));
-        json_object_object_add(o, "LeaderStartTime", json_object_new_uint64(c->leader_starttime));
+        /* a leader only while it runs: a start in flight is not one yet (its process dies with us) */
+        bool active = IN_SET(c->state, CONTAINER_RUNNING, CONTAINER_PAUSED, CONTAINER_STOPPING);
+        json_object_object_add(o, "Leader", json_object_new_int(active ? c->leader : 0));
+        json_object_object_add(o, "LeaderStartTime", json_object_new_uint64(active ? c->leader_starttime : 0));
         json_object_object_add(o, "CreatedTimestamp", json_object_new_uint64(c->created_usec));
         json_object_object_add(o, "StartedTimestamp", json_object_new_uint64(c->started_usec));
         json_object_object_add(o, "FinishedTimestamp", json_object_new_uint64(c->finished_usec));
@@ -1167,6 +1169,11 @@ int container_load(Manager *m, const char *id, Container **ret) {
                 c->leader = v;
         if (json_object_object_get_ex(o, "LeaderStartTime", &e))
                 c->leader_starttime = json_object_get_uint64(e);
+        if (!IN_SET(c->state, CONTAINER_RUNNING, CONTAINER_PAUSED, CONTAINER_STOPPING)) {
+                /* a start that was in flight is no leader (records of an earlier version had it) */
+                c->leader = 0;
+                c->leader_starttime = 0;
+        }
         if (json_object_object_get_ex(o, "CreatedTimestamp", &e))
                 c->created_usec = json_object_get_uint64(e);
         if (json_object_object_get_ex(o, "StartedTimestamp", &e))
