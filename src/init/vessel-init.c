@@ -24,15 +24,13 @@
 #include <unistd.h>
 
 #include "container-setup.h"
+#include "fd-util.h"
 #include "init-util.h"
 #include "parse-util.h"
 
 #ifndef __NR_close_range
 #define __NR_close_range 436
 #endif
-
-#define USEC_PER_MSEC 1000ULL
-#define USEC_PER_SEC 1000000ULL
 
 /* After the app is gone, how long grandchildren that still hold its stdout/stderr may keep us alive. */
 #define DRAIN_USEC (100 * USEC_PER_MSEC)
@@ -74,12 +72,6 @@ typedef struct InitContext {
 
 /* Two 48 KiB line buffers: keep them off the stack. */
 static InitContext context;
-
-static void close_fdp(int *fd) {
-        if (*fd >= 0)
-                (void) close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(close_fdp)))
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -331,20 +323,6 @@ static int handle_signals(InitContext *c) {
         }
 }
 
-static int write_all(int fd, const char *p, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static int status_write(InitContext *c) {
         char buf[EXIT_STATUS_MAX];
         int fd, r;
@@ -359,7 +337,7 @@ static int status_write(InitContext *c) {
         if (fd < 0)
                 return log_error_errno(c, errno, "Failed to create exit.tmp in the runtime directory: %m");
 
-        r = write_all(fd, buf, (size_t) n);
+        r = write_full(fd, buf, (size_t) n);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r >= 0)
