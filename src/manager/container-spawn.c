@@ -261,8 +261,7 @@ static int on_spare_exit(sd_event_source *es, const siginfo_t *si, void *userdat
 
         log_debug("The spare first process " PID_FMT " exited (code %i, status %i).", m->spare_pid, si->si_code,
                   si->si_status);
-        m->spare_exit_source = sd_event_source_disable_unref(m->spare_exit_source); /* it reaped it */
-        m->spare_pid = 0;
+        m->spare_pid = 0; /* reaped by this source: nothing left to kill */
         spare_discard(m);
         return 0;
 }
@@ -457,24 +456,26 @@ static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata
 
 /* v1: the container's cgroup of each hierarchy, as a detached read-only tree for the child to attach;
  * their names, '\n'-separated, go into names. On v2 none. */
-static int cgroup_v1_trees(Manager *m) {
+/* Which of CGROUP_V1_HIERARCHIES are mounted, bit i for the i-th name. */
+static int cgroup_v1_trees(void) {
+        static int cached = -1; /* the hierarchies are mounted once, at boot (as cpuacct_is_separate()) */
         unsigned i = 0;
 
         /* cpu → cpu,cpuacct and the like: a hierarchy comes under its own name, or as a link, or not
-         * at all; the mounts do not change while we run */
-        if (m->cgroup_v1_trees < 0) {
-                m->cgroup_v1_trees = 0;
+         * at all */
+        if (cached < 0) {
+                cached = 0;
                 FOREACH_STRING(ctl, CGROUP_V1_HIERARCHIES) {
                         char top[64];
                         struct stat st;
 
                         snprintf(top, sizeof top, "/sys/fs/cgroup/%s", ctl);
                         if (lstat(top, &st) >= 0 && S_ISDIR(st.st_mode))
-                                m->cgroup_v1_trees |= 1 << i;
+                                cached |= 1 << i;
                         i++;
                 }
         }
-        return m->cgroup_v1_trees;
+        return cached;
 }
 
 static int cgroup_trees_open(Container *c, int fds[static CGROUP_TREES_MAX], size_t *ret_n, char *names, size_t size) {
@@ -484,7 +485,7 @@ static int cgroup_trees_open(Container *c, int fds[static CGROUP_TREES_MAX], siz
 
         *names = 0;
         if (c->manager->cgroup_layout != CGROUP_LAYOUT_UNIFIED) {
-                trees = cgroup_v1_trees(c->manager);
+                trees = cgroup_v1_trees();
                 FOREACH_STRING(ctl, CGROUP_V1_HIERARCHIES) {
                         struct mount_attr attr = {
                                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
@@ -754,7 +755,7 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
         _cleanup_close_ int status_fd = -EBADF, journal_fd = -EBADF, spec_fd = -EBADF;
         _cleanup_(close_own_fds) int own[SCOPE_OWN_MAX] = { -EBADF, -EBADF, -EBADF };
         int fds[1 + SETUP_SPEC_FDS_MAX];
-        size_t n_own = 0, n_fds;
+        size_t n_fds;
         Manager *m = c->manager;
         int r;
 
@@ -792,7 +793,7 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
         c->cgroup_path = NULL;
         r = scope_cgroup_path(c->settings.slice, c->unit, &c->cgroup_path);
         if (r >= 0)
-                r = scope_prepare_own(c, own, &n_own);
+                r = scope_prepare_own(c, own);
         if (r < 0)
                 return failf(text, size, r, "Failed to set up the cgroups of %s: %s", c->name, strerror(-r));
 

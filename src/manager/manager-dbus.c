@@ -186,13 +186,15 @@ static int method_run_container(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0) {
                 /* refused before systemd was asked: the container stays, created, as after a
                  * CreateContainer, unless it was to be removed anyway or cannot be written down */
+                bool remove = c->settings.auto_remove;
+
                 settings_close_stdio(&c->settings);
                 if (!c->persisted) {
                         container_emit_new(c);
-                        if (!c->settings.auto_remove && container_persist(c) < 0)
-                                c->settings.auto_remove = true;
+                        if (!remove && container_persist(c) < 0)
+                                remove = true;
                 }
-                if (c->settings.auto_remove)
+                if (remove)
                         (void) container_remove(c, /* force= */ true, NULL, NULL);
                 return r;
         }

@@ -36,7 +36,6 @@ int manager_new(Manager **ret) {
         m->init_fd = -EBADF;
         m->netns_pool_home = -EBADF;
         m->spare_pidfd = m->spare_sync_fd = -EBADF;
-        m->cgroup_v1_trees = -1;
         m->config.max_layer_size = 8ULL << 30;
 
         m->containers = hashmap_new();

@@ -51,9 +51,6 @@ struct Manager {
         uint32_t transfer_counter;
 
         CgroupLayout cgroup_layout;
-        /* container-spawn.c: which v1 hierarchies of CGROUP_V1_HIERARCHIES are mounted (bit i for the
-         * i-th name), looked up at the first start; -1 before */
-        int cgroup_v1_trees;
         char *state_dir;   /* /var/lib/vessel */
         char *runtime_dir; /* /run/vessel */
 

@@ -742,12 +742,11 @@ static int cgroup_open_write(const char *ctl, const char *path, const char *file
         return fd < 0 ? -errno : fd;
 }
 
-int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], size_t *ret_n) {
+int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX]) {
         int fds[SCOPE_OWN_MAX];
         size_t n = 0;
         int r = 0;
 
-        *ret_n = 0;
         if (c->manager->cgroup_layout != CGROUP_LAYOUT_LEGACY)
                 return 0;
 
@@ -775,7 +774,6 @@ int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], siz
                 return r;
         }
         memcpy(ret_procs_fds, fds, n * sizeof(int));
-        *ret_n = n;
         return 0;
 }
 

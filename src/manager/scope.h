@@ -25,11 +25,12 @@ int scope_update(Container *c, int mask, sd_bus_message *message);
 /* The cgroup path of the scope (below each hierarchy's root), from the slice name. */
 int scope_cgroup_path(const char *slice, const char *unit, char **ret);
 
-/* v1, before the container's first process exists: make the cgroups that are ours at the scope's
- * path (cpuset, freezer, a cpuacct mounted on its own) and write cpuset.cpus; returns their cgroup.procs
- * files, open for writing, for the first process to join them itself (*ret_n = 0 on v2). */
+/* v1, before the container's first process runs its setup: make the cgroups that are ours at the
+ * scope's path (cpuset, freezer, a cpuacct mounted on its own) and write cpuset.cpus; their cgroup.procs
+ * files, open for writing, go into ret_procs_fds for the first process to join them itself (the slots
+ * left over, all of them on v2, are not touched). */
 #define SCOPE_OWN_MAX 3
-int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX], size_t *ret_n);
+int scope_prepare_own(Container *c, int ret_procs_fds[static SCOPE_OWN_MAX]);
 /* Once the scope exists, before the container runs. v2: make the leaf below the delegated scope and
  * return, for the container's first process to move itself there (the cgroup namespace is rooted where
  * it is when it makes it) and then hand the scope's controllers down, the leaf's cgroup.procs and the
