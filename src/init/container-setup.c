@@ -10,8 +10,10 @@
  *
  *   (1) receives the spec (setup-spec.h) in a memfd with the fds it names, which vesseld sends once it
  *       has asked systemd for the scope with our pid (so vesseld's preparation overlaps the job too);
- *   (2) makes its mount, uts, ipc (and network) namespaces, or joins the pool's network namespace;
- *       on v1 joins its cpuset and freezer cgroups (on a thread); brings up lo; builds the root
+ *   (0) before that, makes its mount, uts and ipc namespaces (and with --new-netns its network
+ *       namespace), so that their cost overlaps vesseld's work, or, for a spare, comes before the start;
+ *   (2) makes a network namespace if the spec wants one that (0) did not make, or joins the pool's (or
+ *       the host's, when (0) made one and the container has the host's network); on v1 joins its cpuset and freezer cgroups (on a thread); brings up lo; builds the root
  *       (overlay, /proc, /dev, /sys, masks, /etc files, binds), sets the host name, pivot_root()s,
  *       drops the bounding set, then blocks reading the sync socket. This overlaps with systemd's
  *       scope job.
@@ -408,11 +410,28 @@ static pid_t app_spawn(AppStart *start) {
         return pid;
 }
 
-/* The namespaces but the pid namespace (which vesseld's clone made, so that we are its PID 1) are ours
- * to make: their cost is not vesseld's then, whose loop serves every other container meanwhile. */
-static void setup_namespaces(SetupSpec *a) {
-        CHILD_CHECK(STEP_SETUP, unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (a->new_netns ? CLONE_NEWNET : 0)),
-                    "Failed to create the container's namespaces: %m");
+/* (0) The namespaces but the pid namespace (which vesseld's clone made, so that we are its PID 1) are
+ * ours to make, before the spec: no setting changes them, so they cost neither vesseld's loop nor the
+ * start's path (a spare makes them while it waits; a process cloned for a start, while vesseld asks
+ * systemd for the scope and writes the spec). The network namespace too where vesseld says the
+ * container will want a new one (--new-netns); if it then gets another, it joins that one. The mount
+ * tree becomes a slave of the host's at once, so that what the host mounts until the spec comes
+ * reaches us. While we are one thread: CLONE_NEWNS needs that. */
+static void setup_namespaces_early(int sync_fd, bool new_netns) {
+        int fd, r;
+
+        if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (new_netns ? CLONE_NEWNET : 0)) < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "Failed to create the container's namespaces: %m");
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                child_fail(sync_fd, STEP_MOUNT, errno, "Failed to make the mount tree a slave: %m");
+        if (!new_netns)
+                return;
+        /* lo is 1 in every namespace (LOOPBACK_IFINDEX) */
+        fd = nlr_open();
+        r = fd < 0 ? fd : nlr_link_up(fd, 1);
+        safe_close(fd);
+        if (r < 0)
+                child_fail(sync_fd, STEP_NETWORK, r, "Failed to bring up the loopback device: %s", strerror(-r));
 }
 
 /* v1: our own cgroups (cpuset, freezer), which we join ourselves: a write to cgroup.procs waits for an
@@ -457,13 +476,16 @@ static void cgroup_join_finish(SetupSpec *a, CgroupJoin *j) {
                 child_fail(a->sync_fd, STEP_CGROUP, j->error, "Failed to join the container's cgroups: %m");
 }
 
-static void setup_network_early(SetupSpec *a) {
+/* lo_up: (0) made our network namespace and brought lo up */
+static void setup_network_early(SetupSpec *a, bool lo_up) {
         int fd, r;
 
         if (a->netns_fd >= 0) {
+                /* the pool's, or the host's for Network=host when we made one of our own early */
                 CHILD_CHECK(STEP_NETWORK, setns(a->netns_fd, CLONE_NEWNET), "Failed to join the network namespace: %m");
                 a->netns_fd = safe_close(a->netns_fd);
-        }
+        } else if (lo_up)
+                return;
         if (a->host_network)
                 return;
         /* lo, in every namespace but the host's; the rest of the network once the parent made it */
@@ -529,7 +551,7 @@ static void setup_receive_spec(int sync_fd, SetupSpec *ret) {
         ret->sync_fd = sync_fd;
 }
 
-char **container_setup(int sync_fd, int *ret_argc) {
+char **container_setup(int sync_fd, bool new_netns, int *ret_argc) {
         SetupSpec spec = {}, *a = &spec;
         _cleanup_close_ int root_fd = -EBADF;
         int stdin_fd, stdout_fd, stderr_fd;
@@ -548,18 +570,18 @@ char **container_setup(int sync_fd, int *ret_argc) {
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
         (void) prctl(PR_SET_NAME, "vessel-init");
 
-        setup_receive_spec(sync_fd, &spec);
-
         /* vesseld set PR_SET_PDEATHSIG before the exec: if it dies before the container runs, the
          * container goes too, nothing half-made. */
-        setup_namespaces(a); /* while we are one thread: CLONE_NEWNS needs that */
+        setup_namespaces_early(sync_fd, new_netns);
+        setup_receive_spec(sync_fd, &spec);
+        if (a->new_netns && !new_netns)
+                CHILD_CHECK(STEP_SETUP, unshare(CLONE_NEWNET), "Failed to create the container's network namespace: %m");
+
         CgroupJoin join;
         cgroup_join_start(a, &join);
-        setup_network_early(a);
+        setup_network_early(a, new_netns);
 
         /* (2) the root */
-        CHILD_CHECK(STEP_MOUNT, mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL),
-                    "Failed to make the mount tree a slave: %m");
         if (a->userns_fd >= 0)
                 lower = child_idmap_lowers(a);
         if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower ?: a->lower, a->upper, a->work) < 0)

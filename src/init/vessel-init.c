@@ -609,14 +609,16 @@ int main(int argc, char *argv[]) {
 
         /* A container's first process: set the container up, start its app, then be its init, in
          * place (container-setup.c). */
-        if (argc == 2 && strncmp(argv[1], "--setup-fd=", 11) == 0) {
+        if ((argc == 2 || argc == 3) && strncmp(argv[1], "--setup-fd=", 11) == 0) {
+                bool new_netns = argc == 3 && streq(argv[2], "--new-netns");
                 int fd;
 
-                if (safe_atoi(argv[1] + 11, &fd) < 0 || fd < 0) {
-                        fprintf(stderr, "vessel-init: bad %s\n", argv[1]);
+                if (safe_atoi(argv[1] + 11, &fd) < 0 || fd < 0 || (argc == 3 && !new_netns)) {
+                        fprintf(stderr, "vessel-init: bad arguments for the setup: %s%s%s\n", argv[1],
+                                argc == 3 ? " " : "", argc == 3 ? argv[2] : "");
                         return INIT_EXIT_FAILURE;
                 }
-                argv = container_setup(fd, &argc);
+                argv = container_setup(fd, new_netns, &argc);
         }
 
         r = setup(c, argc, argv);

@@ -174,7 +174,7 @@ typedef struct SetupExec {
         int init_fd;
         unsigned first_closed; /* the fds from here on are not the setup's */
         int sync_fd;           /* the one fd of ours the setup keeps; the rest comes over it */
-        char *argv[3];
+        char *argv[4];
         int error; /* set by the child when it fails before its exec; read once it is gone */
 } SetupExec;
 
@@ -204,16 +204,17 @@ fail:
 }
 
 /* The container's first process: vessel-init in its setup mode, in a new pid namespace (and, with
- * netns_flag, network namespace; it makes the others itself), with sync_fd, where its spec arrives.
- * It does not copy our memory (vfork), so its start costs the same with 1 container or 1000.
- * Returns its pid, or -errno when it could not be started (it is then gone, reaped). */
-static pid_t setup_spawn(Manager *m, unsigned long netns_flag, int sync_fd, int *ret_pidfd) {
+ * netns_flag, network namespace; it makes the others itself at once, the network namespace too with
+ * new_netns), with sync_fd, where its spec arrives. It does not copy our memory (vfork), so its start
+ * costs the same with 1 container or 1000. Returns its pid, or -errno when it could not be started (it
+ * is then gone, reaped). */
+static pid_t setup_spawn(Manager *m, unsigned long netns_flag, bool new_netns, int sync_fd, int *ret_pidfd) {
         char arg[32];
         SetupExec x = {
                 .init_fd = m->init_fd,
                 .first_closed = MAX(MAX((unsigned) FD_HIGH_MIN, (unsigned) sync_fd + 1), (unsigned) m->init_fd + 1),
                 .sync_fd = sync_fd,
-                .argv = { (char *) "vessel-init", arg, NULL },
+                .argv = { (char *) "vessel-init", arg, new_netns ? (char *) "--new-netns" : NULL, NULL },
         };
         int pidfd = -EBADF, e;
         sigset_t all, saved;
@@ -241,9 +242,11 @@ static pid_t setup_spawn(Manager *m, unsigned long netns_flag, int sync_fd, int 
         return pid;
 }
 
-/* The spare: a first process cloned and exec'd ahead of time, blocked reading its spec. It holds
- * nothing but its sync socket, sits in our own cgroup, and dies with us (PR_SET_PDEATHSIG). One at
- * most, made after a start when the loop is idle. */
+/* The spare: a first process cloned and exec'd ahead of time, which makes its namespaces and then
+ * blocks reading its spec. It holds nothing but its sync socket, sits in our own cgroup, and dies with
+ * us (PR_SET_PDEATHSIG). One at most, made after a start when the loop is idle. It makes a network
+ * namespace of its own if the start before it wanted one (Network=none): a guess, which costs a
+ * namespace made for nothing where it is wrong (the setup then joins the pool's or the host's). */
 static void spare_discard(Manager *m) {
         m->spare_exit_source = sd_event_source_disable_unref(m->spare_exit_source);
         if (m->spare_pid > 0) {
@@ -277,7 +280,7 @@ static int on_spare_refill(sd_event_source *es, void *userdata) {
                 return 0;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return log_debug_errno(errno, "No spare first process: %m"), 0;
-        pid = setup_spawn(m, 0, pair[1], &pidfd);
+        pid = setup_spawn(m, 0, m->spare_want_netns, pair[1], &pidfd);
         if (pid < 0)
                 return log_debug_errno(pid, "No spare first process: %m"), 0;
         pidfd = fd_move_high(TAKE_FD(pidfd));
@@ -290,26 +293,77 @@ static int on_spare_refill(sd_event_source *es, void *userdata) {
         m->spare_pid = pid;
         m->spare_pidfd = TAKE_FD(pidfd);
         m->spare_sync_fd = fd_move_high(TAKE_FD(pair[0]));
+        m->spare_new_netns = m->spare_want_netns;
         return 0;
 }
 
-/* after a start: when the loop has nothing else to do */
-static void spare_schedule(Manager *m) {
+/* The next spare, made when the loop has nothing else to do: at once after a container's exit, whose
+ * CPU time is over then; after a start, a little later, so that its clone, exec and namespaces (~0.8 ms
+ * of CPU time) do not compete with the app that has just started, whose first milliseconds are often
+ * all it runs (`vesselctl run --rm`: bench/README.md). */
+#define SPARE_DELAY_USEC (5 * USEC_PER_MSEC)
+
+void spare_schedule(Manager *m) {
         if (m->spare_refill && m->spare_pid == 0)
                 (void) sd_event_source_set_enabled(m->spare_refill, SD_EVENT_ONESHOT);
 }
 
+static int on_spare_delay(sd_event_source *es, uint64_t usec, void *userdata) {
+        spare_schedule(userdata);
+        return 0;
+}
+
+static void spare_schedule_later(Manager *m) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!m->spare_delay || m->spare_pid > 0)
+                return;
+        /* already on its way: a stream of starts must not push it back forever */
+        if (sd_event_source_get_enabled(m->spare_delay, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return;
+        if (sd_event_source_set_time_relative(m->spare_delay, SPARE_DELAY_USEC) >= 0)
+                (void) sd_event_source_set_enabled(m->spare_delay, SD_EVENT_ONESHOT);
+}
+
+/* Our mount table changed (the host mounted or unmounted something, and it reached us): the spare's
+ * mount namespace is a copy of the table as it was. What propagates reached the copy too, but not
+ * what happened under a private mount: the next start clones afresh, and makes the next spare. */
+static int on_mounts_changed(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->spare_pid > 0) {
+                log_debug("The mount table changed: the spare first process goes.");
+                spare_discard(m);
+        }
+        return 0;
+}
+
 int spare_start(Manager *m) {
+        _cleanup_close_ int fd = -EBADF;
         int r;
 
         /* the first one after the first start: a vesseld that starts no container makes none */
-        r = sd_event_add_defer(m->event, &m->spare_refill, on_spare_refill, m);
+        fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return log_debug_errno(errno, "No spare first process: %m");
+        r = sd_event_add_io(m->event, &m->spare_mounts_source, fd, EPOLLPRI, on_mounts_changed, m);
+        if (r >= 0) {
+                r = sd_event_source_set_io_fd_own(m->spare_mounts_source, true);
+                TAKE_FD(fd);
+        }
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &m->spare_delay, CLOCK_MONOTONIC, SPARE_DELAY_USEC,
+                                               USEC_PER_MSEC, on_spare_delay, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->spare_delay, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_defer(m->event, &m->spare_refill, on_spare_refill, m);
         if (r >= 0)
                 r = sd_event_source_set_priority(m->spare_refill, SD_EVENT_PRIORITY_IDLE);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->spare_refill, SD_EVENT_OFF);
         if (r < 0) {
-                m->spare_refill = sd_event_source_disable_unref(m->spare_refill);
+                spare_done(m);
                 return log_debug_errno(r, "No spare first process: %m");
         }
         return 0;
@@ -317,14 +371,18 @@ int spare_start(Manager *m) {
 
 void spare_done(Manager *m) {
         m->spare_refill = sd_event_source_disable_unref(m->spare_refill);
+        m->spare_delay = sd_event_source_disable_unref(m->spare_delay);
+        m->spare_mounts_source = sd_event_source_disable_unref(m->spare_mounts_source);
         spare_discard(m);
 }
 
-/* The spare for a start, if there is one and it is alive: its pid, pidfd and sync socket. */
-static bool spare_take(Manager *m, pid_t *ret_pid, int *ret_pidfd, int *ret_sync_fd) {
+/* The spare for a start, if there is one and it is alive: its pid, pidfd and sync socket, and whether
+ * it made a network namespace of its own (not taken if it did, with no_netns). */
+static bool spare_take(Manager *m, bool no_netns, pid_t *ret_pid, int *ret_pidfd, int *ret_sync_fd,
+                       bool *ret_new_netns) {
         siginfo_t si = {};
 
-        if (m->spare_pid <= 0)
+        if (m->spare_pid <= 0 || (no_netns && m->spare_new_netns))
                 return false;
         /* gone, its exit not dispatched yet: no pid to give systemd */
         if (waitid(P_PID, (id_t) m->spare_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != 0) {
@@ -335,6 +393,7 @@ static bool spare_take(Manager *m, pid_t *ret_pid, int *ret_pidfd, int *ret_sync
         *ret_pid = m->spare_pid;
         *ret_pidfd = TAKE_FD(m->spare_pidfd);
         *ret_sync_fd = TAKE_FD(m->spare_sync_fd);
+        *ret_new_netns = m->spare_new_netns;
         m->spare_pid = 0;
         return true;
 }
@@ -396,7 +455,7 @@ static void spawn_finish(Container *c) {
         if (r < 0 && s->scope_made && !s->error_is_exec)
                 scope_stop_failed(c);
         c->spawn = container_spawn_free(s);
-        spare_schedule(c->manager); /* for the next start, once the loop is idle */
+        spare_schedule_later(c->manager); /* for the next start */
         if (r >= 0) {
                 /* its own by now (the setup made it first): best effort, without it the exit is noticed
                  * later */
@@ -894,12 +953,21 @@ int container_spawn(Container *c, sd_bus_error *error) {
         s->sync_fd = -EBADF;
 
         bool clone_netns = new_netns && c->settings.network == NETWORK_BRIDGE;
-        if (clone_netns || !spare_take(m, &pid, &pidfd, &s->sync_fd)) {
+        bool setup_netns = new_netns && !clone_netns; /* Network=none: the setup makes it */
+        bool have_netns = false;                      /* the spare made one */
+        bool host = c->settings.network == NETWORK_HOST;
+        m->spare_want_netns = setup_netns;            /* the next spare guesses the next start is alike */
+        if (host && m->spare_pid > 0 && m->spare_new_netns)
+                /* a spare that guessed wrong joins the host's again, if we have it */
+                netns_fd = fcntl(m->netns_pool_home, F_DUPFD_CLOEXEC, 3);
+        if (clone_netns || !spare_take(m, host && netns_fd < 0, &pid, &pidfd, &s->sync_fd, &have_netns)) {
+                if (host)
+                        netns_fd = safe_close(netns_fd);
                 if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) {
                         free(s);
                         return -errno;
                 }
-                pid = setup_spawn(m, clone_netns ? CLONE_NEWNET : 0, sync_pair[1], &pidfd);
+                pid = setup_spawn(m, clone_netns ? CLONE_NEWNET : 0, setup_netns, sync_pair[1], &pidfd);
                 if (pid < 0) {
                         free(s);
                         return sd_bus_error_set_errnof(error, pid, "Failed to create the container's process: %m");

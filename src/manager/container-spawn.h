@@ -17,3 +17,4 @@ void container_app_defaults(Container *c, AppDefaults *ret);
  * that systemd is asked for the scope without waiting for a clone and an exec. */
 int spare_start(Manager *m);
 void spare_done(Manager *m);
+void spare_schedule(Manager *m);

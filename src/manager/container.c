@@ -14,6 +14,7 @@
 #include "bus-util.h"
 #include "container-exec.h"
 #include "container.h"
+#include "container-spawn.h"
 #include "image.h"
 #include "fd-util.h"
 #include "log.h"
@@ -630,6 +631,8 @@ void container_on_exit(Container *c, int status, int signal) {
                 c->finished_usec = now_realtime();
                 pending_calls_reply(&c->exit_waiters, 0, NULL, "ii", (int32_t) status, (int32_t) signal);
         }
+        if (c->leader_is_child) /* one we started: the next start's first process, now that it is done */
+                spare_schedule(c->manager);
         /* the last reference to the container's mounts: their teardown happens here */
         c->mntns_fd = safe_close(c->mntns_fd);
 

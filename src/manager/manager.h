@@ -74,7 +74,9 @@ struct Manager {
          * its spec), which the next start takes instead of cloning one; pid 0 while there is none */
         pid_t spare_pid;
         int spare_pidfd, spare_sync_fd;
-        sd_event_source *spare_exit_source, *spare_refill;
+        bool spare_new_netns;  /* it made a network namespace of its own */
+        bool spare_want_netns; /* the next one should: the last start wanted one (Network=none) */
+        sd_event_source *spare_exit_source, *spare_refill, *spare_delay, *spare_mounts_source;
 
         /* machine.c: systemd-machined has the name org.freedesktop.machine1 on the system bus */
         bool machined;
