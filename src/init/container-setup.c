@@ -8,12 +8,13 @@
  * --setup-fd, the sync socket; the process holds no other fd of vesseld's. From there, numbered as in
  * container-spawn.c:
  *
+ *   (0) makes its mount, uts and ipc namespaces (and with --new-netns its network namespace), so that
+ *       their cost overlaps vesseld's work, or, for a spare, comes before the start;
  *   (1) receives the spec (setup-spec.h) in a memfd with the fds it names, which vesseld sends once it
  *       has asked systemd for the scope with our pid (so vesseld's preparation overlaps the job too);
- *   (0) before that, makes its mount, uts and ipc namespaces (and with --new-netns its network
- *       namespace), so that their cost overlaps vesseld's work, or, for a spare, comes before the start;
  *   (2) makes a network namespace if the spec wants one that (0) did not make, or joins the pool's (or
- *       the host's, when (0) made one and the container has the host's network); on v1 joins its cpuset and freezer cgroups (on a thread); brings up lo; builds the root
+ *       the host's, when (0) made one and the container has the host's network); on v1 joins its
+ *       cpuset and freezer cgroups (on a thread); brings up lo; builds the root
  *       (overlay, /proc, /dev, /sys, masks, /etc files, binds), sets the host name, pivot_root()s,
  *       drops the bounding set, then blocks reading the sync socket. This overlaps with systemd's
  *       scope job.

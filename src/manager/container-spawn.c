@@ -244,9 +244,10 @@ static pid_t setup_spawn(Manager *m, unsigned long netns_flag, bool new_netns, i
 
 /* The spare: a first process cloned and exec'd ahead of time, which makes its namespaces and then
  * blocks reading its spec. It holds nothing but its sync socket, sits in our own cgroup, and dies with
- * us (PR_SET_PDEATHSIG). One at most, made after a start when the loop is idle. It makes a network
- * namespace of its own if the start before it wanted one (Network=none): a guess, which costs a
- * namespace made for nothing where it is wrong (the setup then joins the pool's or the host's). */
+ * us (PR_SET_PDEATHSIG). One at most, made when the loop is idle after an exit or a start
+ * (spare_schedule(), spare_schedule_later()). It makes a network namespace of its own if the start
+ * before it wanted one (Network=none): a guess, which costs a namespace made for nothing where it is
+ * wrong (the setup then joins the pool's or the host's). */
 static void spare_discard(Manager *m) {
         m->spare_exit_source = sd_event_source_disable_unref(m->spare_exit_source);
         if (m->spare_pid > 0) {
