@@ -98,19 +98,9 @@ static int journal_send_memfd(int journal_fd, const struct iovec *iov, size_t n_
                 return -errno;
 
         for (size_t k = 0; k < n_iov; k++) {
-                const char *p = iov[k].iov_base;
-                size_t left = iov[k].iov_len;
-
-                while (left > 0) {
-                        ssize_t n = write(fd, p, left);
-                        if (n < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return -errno;
-                        }
-                        p += n;
-                        left -= (size_t) n;
-                }
+                int r = write_full(fd, iov[k].iov_base, iov[k].iov_len);
+                if (r < 0)
+                        return r;
         }
 
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)

@@ -514,8 +514,6 @@ static int on_sync(sd_event_source *es, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
-/* v1: the container's cgroup of each hierarchy, as a detached read-only tree for the child to attach;
- * their names, '\n'-separated, go into names. On v2 none. */
 /* Which of CGROUP_V1_HIERARCHIES are mounted, bit i for the i-th name. */
 static int cgroup_v1_trees(void) {
         static int cached = -1; /* the hierarchies are mounted once, at boot (as cpuacct_is_separate()) */
@@ -538,6 +536,8 @@ static int cgroup_v1_trees(void) {
         return cached;
 }
 
+/* v1: the container's cgroup of each hierarchy, as a detached read-only tree for the child to attach;
+ * their names, '\n'-separated, go into names. On v2 none. */
 static int cgroup_trees_open(Container *c, int fds[static CGROUP_TREES_MAX], size_t *ret_n, char *names, size_t size) {
         size_t n = 0, len = 0;
         unsigned i = 0;
