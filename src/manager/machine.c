@@ -117,9 +117,10 @@ static int on_machined_owner_changed(sd_bus_message *message, void *userdata, sd
         return 0;
 }
 
-static int on_get_name_owner(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        /* an error is "no owner": then NameOwnerChanged tells us when it comes */
-        if (!sd_bus_error_is_set(error))
+static int on_get_name_owner(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        /* An error reply is "no owner": then NameOwnerChanged tells us when it comes. The error is in
+         * the reply; ret_error is for us to fill, and always empty here. */
+        if (!sd_bus_message_is_method_error(reply, NULL))
                 machined_appeared(userdata);
         return 0;
 }

@@ -48,6 +48,24 @@ systemctl stop systemd-machined.service
 vcall StartContainer s mc2 >/dev/null
 assert_eq running "$(vstate mc2)" "runs without machined"
 
+# a vesseld started while machined is down asks nothing of it: no RegisterMachine goes out (one would
+# come back an error, after a round trip through dbus-daemon for every container started)
+vcall StopContainer s mc2 >/dev/null
+systemctl restart vesseld.service
+mon=$(mktemp)
+busctl monitor --match "type='method_call',interface='org.freedesktop.machine1.Manager'" >"$mon" 2>&1 &
+mon_pid=$!
+on_exit sh -c "kill $mon_pid 2>/dev/null || true"
+wait_until 10 grep -q Monitoring "$mon"
+vcall StartContainer s mc2 >/dev/null
+assert_eq running "$(vstate mc2)" "started by a vesseld that never saw machined"
+vcall RunContainer 'ssa(sv)' mc3 "$IMAGE" 2 Command as 1 true AutoRemove b true >/dev/null
+on_exit vcleanup mc3
+sleep 0.5
+kill "$mon_pid"
+wait "$mon_pid" 2>/dev/null || true
+grep -q RegisterMachine "$mon" && fail "RegisterMachine sent while machined was not running: $(grep -A1 RegisterMachine "$mon")"
+
 # machined coming (back) later: the running containers become machines then
 systemctl start systemd-machined.service
 wait_until 10 sh -c 'machinectl list --no-legend | grep -q "^mc2 "'
