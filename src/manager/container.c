@@ -188,12 +188,19 @@ bool container_keeps_manager_busy(Container *c) {
         return container_is_active(c) || c->state == CONTAINER_RESTARTING || c->exit_waiters || c->start_waiters;
 }
 
-void container_set_state(Container *c, ContainerState state) {
+/* For the callers that announce "State" together with what changed with it, in one signal. */
+static void container_set_state_quiet(Container *c, ContainerState state) {
         if (c->state == state)
                 return;
         c->state = state;
-        container_emit_changed(c, "State", NULL);
         manager_check_idle(c->manager);
+}
+
+void container_set_state(Container *c, ContainerState state) {
+        if (c->state == state)
+                return;
+        container_set_state_quiet(c, state);
+        container_emit_changed(c, "State", NULL);
 }
 
 Container *manager_find_container(Manager *m, const char *name_or_id) {
@@ -482,8 +489,9 @@ void container_on_started(Container *c, int r, const sd_bus_error *error) {
                 c->finished_usec = 0;
                 c->exit_status = c->exit_signal = 0;
                 c->oom_killed = false;
-                container_set_state(c, CONTAINER_RUNNING);
-                container_emit_changed(c, "StartedTimestamp", "FinishedTimestamp", "ExitStatus", "ExitSignal", NULL);
+                container_set_state_quiet(c, CONTAINER_RUNNING);
+                container_emit_changed(c, "State", "StartedTimestamp", "FinishedTimestamp", "ExitStatus", "ExitSignal",
+                                       NULL);
                 log_debug("Started container %s, leader " PID_FMT ".", c->name, c->leader);
                 if (!c->exit_pending) {
                         /* (an exit that came first is recorded below, and a machine of a process
@@ -661,11 +669,13 @@ void container_on_exit(Container *c, int status, int signal) {
                 return;
         }
 
-        if (container_should_restart(c))
+        if (container_should_restart(c)) {
                 container_schedule_restart(c);
-        else
-                container_set_state(c, CONTAINER_EXITED);
-        container_emit_changed(c, "FinishedTimestamp", "ExitStatus", "ExitSignal", "OOMKilled", NULL);
+                container_emit_changed(c, "FinishedTimestamp", "ExitStatus", "ExitSignal", "OOMKilled", NULL);
+        } else {
+                container_set_state_quiet(c, CONTAINER_EXITED);
+                container_emit_changed(c, "State", "FinishedTimestamp", "ExitStatus", "ExitSignal", "OOMKilled", NULL);
+        }
         (void) container_save(c);
         /* a stop is done when everything of the container is gone, the cgroups of ours included */
         pending_calls_reply(&c->stop_waiters, 0, NULL, NULL);

@@ -121,3 +121,24 @@ vcall RunContainer 'ssa(sv)' lc7 "$IMAGE" 2 Command as 1 true AutoRemove b true 
 assert_contains "$(vcall WaitContainer s lc7)" "ii 0 0" "a start once back on systemd's socket"
 assert_eq running "$(vstate lc4)" "a container across daemon-reexec"
 vcall RemoveContainer sb lc4 true >/dev/null
+
+# signals on the bus: ContainerNew, the state with what changed along with it in one PropertiesChanged
+# (running with its start time; exited with its status), ContainerRemoved
+mon=$(mktemp)
+busctl monitor --json=short --match "type='signal',sender='io.vessel1'" >"$mon" 2>"$mon.err" &
+mon_pid=$!
+on_exit sh -c "kill $mon_pid 2>/dev/null || true"
+wait_until 10 grep -q Monitoring "$mon.err"
+vcall RunContainer 'ssa(sv)' lc8 "$IMAGE" 2 Command as 3 sh -c 'exit 3' AutoRemove b true >/dev/null
+assert_contains "$(vcall WaitContainer s lc8)" "ii 3 0" "lc8's status"
+wait_until 10 sh -c "grep -q ContainerRemoved '$mon'"
+kill "$mon_pid"
+wait "$mon_pid" 2>/dev/null || true
+sig() { jq -c "select(.path == \"/io/vessel1/container/lc8\" or .payload.data[0] == \"lc8\") | $1" "$mon"; }
+assert_eq '"lc8"' "$(sig 'select(.member == "ContainerNew") | .payload.data[0]')" "ContainerNew"
+assert_eq '"lc8"' "$(sig 'select(.member == "ContainerRemoved") | .payload.data[0]')" "ContainerRemoved"
+running=$(sig 'select(.member == "PropertiesChanged") | .payload.data[1] | select(.State.data == "running")')
+assert_contains "$running" '"StartedTimestamp"' "running and its start time in one signal"
+exited=$(sig 'select(.member == "PropertiesChanged") | .payload.data[1] | select(.State.data == "exited")')
+assert_contains "$exited" '"ExitStatus":{"type":"i","data":3}' "exited and its status in one signal"
+assert_contains "$exited" '"FinishedTimestamp"' "exited and its finish time in one signal"
