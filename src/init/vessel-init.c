@@ -413,7 +413,8 @@ static void stdio_ensure_open(void) {
                 }
 }
 
-static int setup(InitContext *c, int argc, char *argv[]) {
+/* in_place: we come from container_setup(), which reset the signals and named us already. */
+static int setup(InitContext *c, int argc, char *argv[], bool in_place) {
         char error[INIT_ERROR_MAX];
         siginfo_t si = {};
         sigset_t mask;
@@ -425,14 +426,16 @@ static int setup(InitContext *c, int argc, char *argv[]) {
         (void) sigfillset(&mask);
         (void) sigprocmask(SIG_SETMASK, &mask, NULL);
 
-        /* SIG_IGN survives execve. An ignored SIGCHLD would make the kernel reap the app behind our back
-         * and lose its status; reset everything. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &(struct sigaction) { .sa_handler = SIG_DFL }, NULL);
+        if (!in_place) {
+                /* SIG_IGN survives execve. An ignored SIGCHLD would make the kernel reap the app behind
+                 * our back and lose its status; reset everything. */
+                for (int sig = 1; sig < _NSIG; sig++)
+                        if (sig != SIGKILL && sig != SIGSTOP)
+                                (void) sigaction(sig, &(struct sigaction) { .sa_handler = SIG_DFL }, NULL);
 
-        /* Run from a memfd, our comm would be the fd number. */
-        (void) prctl(PR_SET_NAME, "vessel-init");
+                /* Run from a memfd, our comm would be the fd number. */
+                (void) prctl(PR_SET_NAME, "vessel-init");
+        }
         (void) umask(0022);
 
         stdio_ensure_open();
@@ -599,6 +602,7 @@ int main(int argc, char *argv[]) {
 
         /* A container's first process: set the container up, start its app, then be its init, in
          * place (container-setup.c). */
+        bool in_place = false;
         if ((argc == 2 || argc == 3) && strncmp(argv[1], "--setup-fd=", 11) == 0) {
                 bool new_netns = argc == 3 && streq(argv[2], "--new-netns");
                 int fd;
@@ -609,9 +613,10 @@ int main(int argc, char *argv[]) {
                         return INIT_EXIT_FAILURE;
                 }
                 argv = container_setup(fd, new_netns, &argc);
+                in_place = true;
         }
 
-        r = setup(c, argc, argv);
+        r = setup(c, argc, argv, in_place);
         if (r < 0)
                 return INIT_EXIT_FAILURE;
         if (r == 0)
