@@ -3,23 +3,9 @@
 ROOTFS=/srv/vessel-fixtures/busybox
 IMAGE=dir:$ROOTFS
 
-# A tiny root filesystem from busybox-static, in /srv (not /tmp: the box's /tmp is a tmpfs that the
-# first systemd-run --wait cleans). Built once, shared by every test.
-ensure_rootfs() {
-    [ -x "$ROOTFS/bin/sh" ] && [ -e "$ROOTFS/.complete" ] && return 0
-    local tmp="$ROOTFS.tmp.$$"
-    rm -rf "$tmp"
-    mkdir -p "$tmp"/{bin,etc,tmp,proc,sys,dev,root,home/user,var,srv}
-    cp /bin/busybox "$tmp/bin/busybox"
-    (cd "$tmp/bin" && for a in $(./busybox --list); do [ -e "$a" ] || ln -s busybox "$a"; done)
-    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nuser:x:1000:1000:u:/home/user:/bin/sh\n' >"$tmp/etc/passwd"
-    printf 'root:x:0:\nnogroup:x:65534:\nuser:x:1000:\nextra:x:2000:user\n' >"$tmp/etc/group"
-    printf '#!/bin/sh\necho not executable\n' >"$tmp/bin/noexec" && chmod 0644 "$tmp/bin/noexec"
-    touch "$tmp/.complete"
-    rm -rf "$ROOTFS"
-    mv "$tmp" "$ROOTFS"
-}
-ensure_rootfs
+# The tiny root filesystem from busybox-static that every test runs (tests/harness/busybox-rootfs:
+# in /srv, built once, shared with the benchmarks).
+"$VESSEL_SRC/tests/harness/busybox-rootfs" "$ROOTFS" || fail "could not build the busybox root filesystem"
 
 # busctl call on the manager, without the 25 s default timeout for calls that wait
 vcall() {
