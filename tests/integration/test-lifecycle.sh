@@ -125,15 +125,11 @@ vcall RemoveContainer sb lc4 true >/dev/null
 # signals on the bus: ContainerNew, the state with what changed along with it in one PropertiesChanged
 # (running with its start time; exited with its status), ContainerRemoved
 mon=$(mktemp)
-busctl monitor --json=short --match "type='signal',sender='io.vessel1'" >"$mon" 2>"$mon.err" &
-mon_pid=$!
-on_exit sh -c "kill $mon_pid 2>/dev/null || true"
-wait_until 10 grep -q Monitoring "$mon.err"
+bus_monitor_start "$mon" "type='signal',sender='io.vessel1'" --json=short
 vcall RunContainer 'ssa(sv)' lc8 "$IMAGE" 2 Command as 3 sh -c 'exit 3' AutoRemove b true >/dev/null
 assert_contains "$(vcall WaitContainer s lc8)" "ii 3 0" "lc8's status"
 wait_until 10 sh -c "grep -q ContainerRemoved '$mon'"
-kill "$mon_pid"
-wait "$mon_pid" 2>/dev/null || true
+bus_monitor_stop
 sig() { jq -c "select(.path == \"/io/vessel1/container/lc8\" or .payload.data[0] == \"lc8\") | $1" "$mon"; }
 assert_eq '"lc8"' "$(sig 'select(.member == "ContainerNew") | .payload.data[0]')" "ContainerNew"
 assert_eq '"lc8"' "$(sig 'select(.member == "ContainerRemoved") | .payload.data[0]')" "ContainerRemoved"

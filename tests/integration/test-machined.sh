@@ -53,17 +53,13 @@ assert_eq running "$(vstate mc2)" "runs without machined"
 vcall StopContainer s mc2 >/dev/null
 systemctl restart vesseld.service
 mon=$(mktemp)
-busctl monitor --match "type='method_call',interface='org.freedesktop.machine1.Manager'" >"$mon" 2>&1 &
-mon_pid=$!
-on_exit sh -c "kill $mon_pid 2>/dev/null || true"
-wait_until 10 grep -q Monitoring "$mon"
+bus_monitor_start "$mon" "type='method_call',interface='org.freedesktop.machine1.Manager'"
 vcall StartContainer s mc2 >/dev/null
 assert_eq running "$(vstate mc2)" "started by a vesseld that never saw machined"
 vcall RunContainer 'ssa(sv)' mc3 "$IMAGE" 2 Command as 1 true AutoRemove b true >/dev/null
 on_exit vcleanup mc3
 sleep 0.5
-kill "$mon_pid"
-wait "$mon_pid" 2>/dev/null || true
+bus_monitor_stop
 grep -q RegisterMachine "$mon" && fail "RegisterMachine sent while machined was not running: $(grep -A1 RegisterMachine "$mon")"
 
 # machined coming (back) later: the running containers become machines then

@@ -50,3 +50,18 @@ wait_log() { # NAME PATTERN (grep -E)
     id=$(vprop "$1" Id)
     wait_until 10 sh -c "journalctl -q -o cat CONTAINER_ID_FULL=$id --no-pager | grep -qE '$2'"
 }
+
+# Records the system bus's messages that match MATCH into FILE (`busctl monitor OPTION... --match
+# MATCH`), from when this returns until bus_monitor_stop; the test's exit stops it too.
+bus_monitor_start() { # FILE MATCH [OPTION...]
+    local file=$1 match=$2
+    shift 2
+    busctl monitor "$@" --match "$match" >"$file" 2>"$file.err" &
+    BUS_MONITOR_PID=$!
+    on_exit sh -c "kill $BUS_MONITOR_PID 2>/dev/null || true"
+    wait_until 10 grep -q Monitoring "$file.err"
+}
+bus_monitor_stop() {
+    kill "$BUS_MONITOR_PID"
+    wait "$BUS_MONITOR_PID" 2>/dev/null || true
+}
