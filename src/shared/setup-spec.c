@@ -228,7 +228,7 @@ int setup_spec_parse(void *buffer, size_t size, SetupSpec *ret) {
                 if (key == KEY_BIND) {
                         /* flag, source NUL, destination NUL: two strings, neither empty */
                         const char *nul = len > 2 ? memchr(v + 1, 0, len - 1) : NULL;
-                        if ((v[0] != 'r' && v[0] != 'w') || !nul || nul == v + 1 ||
+                        if (!nul || (v[0] != 'r' && v[0] != 'w') || nul == v + 1 ||
                             !is_string(nul + 1, (uint32_t) (v + len - (nul + 1))) || nul + 2 == v + len) {
                                 r = -EBADMSG;
                                 break;
