@@ -259,8 +259,13 @@ int parse_rfc3339(const char *s, uint64_t *ret) {
         if (*p == 'Z' || *p == 'z')
                 p++;
         else if (*p == '+' || *p == '-') {
-                int hh, mm;
-                if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+                /* exactly "+HH:MM" (not sscanf's "%2d", which also takes "+2:0" and " 2:-1" and would
+                 * leave p past the end of a shorter string) */
+                for (unsigned i = 1; i <= 5; i++)
+                        if (i == 3 ? p[i] != ':' : !(p[i] >= '0' && p[i] <= '9'))
+                                return -EINVAL;
+                int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+                if (hh > 23 || mm > 59)
                         return -EINVAL;
                 off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
                 p += 6;

@@ -140,3 +140,18 @@ Test(rfc3339, parses_offsets) {
         cr_assert(eq(u64, u, 0));
         cr_assert(eq(int, parse_rfc3339("2024-01-02 03:04:05", &u), -EINVAL));
 }
+
+Test(rfc3339, takes_only_whole_offsets) {
+        static const char *const bad[] = {
+                "2024-03-01T10:34:56+02:0", /* was read past its end (tests/fuzz) */
+                "2024-03-01T10:34:56+2:00", "2024-03-01T10:34:56+02-00", "2024-03-01T10:34:56+0200",
+                "2024-03-01T10:34:56+24:00", "2024-03-01T10:34:56+02:60", "2024-03-01T10:34:56+02:00x",
+                "2024-03-01T10:34:56+ 2:00", "2024-03-01T10:34:56-",
+        };
+        uint64_t u;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                cr_assert(eq(int, parse_rfc3339(bad[i], &u), -EINVAL), "%s", bad[i]);
+        cr_assert(eq(int, parse_rfc3339("1970-01-01T00:00:00-00:30", &u), 0));
+        cr_assert(eq(u64, u, 1800ULL * 1000000));
+}
