@@ -396,10 +396,13 @@ static int apply_s(Settings *s, const char *name, const char *v, sd_bus_error *e
         return -EINVAL;
 }
 
-static int apply_as(Settings *s, const char *name, char **v, sd_bus_error *error) {
+/* Takes v, whatever happens. */
+static int apply_as(Settings *s, const char *name, char **v_in, sd_bus_error *error) {
+        _cleanup_strv_free_ char **v = v_in;
+
         if (streq(name, "Entrypoint")) {
                 strv_free(s->entrypoint);
-                s->entrypoint = v;
+                s->entrypoint = TAKE_PTR(v);
                 s->entrypoint_set = true;
                 return 0;
         }
@@ -409,33 +412,26 @@ static int apply_as(Settings *s, const char *name, char **v, sd_bus_error *error
                 if (isempty(v[0]))
                         return INVALID(error, name, "the program name is empty.");
                 strv_free(s->command);
-                s->command = v;
+                s->command = TAKE_PTR(v);
                 return 0;
         }
         if (streq(name, "Environment")) {
                 STRV_FOREACH(e, v)
-                        if (!env_assignment_is_valid(*e)) {
-                                (void) INVALID(error, name, "'%s' is not a valid VAR=VALUE assignment.", *e);
-                                strv_free(v);
-                                return -EINVAL;
-                        }
+                        if (!env_assignment_is_valid(*e))
+                                return INVALID(error, name, "'%s' is not a valid VAR=VALUE assignment.", *e);
                 strv_free(s->environment);
-                s->environment = v;
+                s->environment = TAKE_PTR(v);
                 return 0;
         }
         if (streq(name, "Capabilities")) {
                 STRV_FOREACH(c, v)
-                        if (settings_validate_capability(*c) < 0) {
-                                (void) INVALID(error, name, "'%s' is not a known capability name (CAP_…).", *c);
-                                strv_free(v);
-                                return -EINVAL;
-                        }
+                        if (settings_validate_capability(*c) < 0)
+                                return INVALID(error, name, "'%s' is not a known capability name (CAP_…).", *c);
                 strv_free(s->capabilities);
-                s->capabilities = v;
+                s->capabilities = TAKE_PTR(v);
                 s->capabilities_set = true;
                 return 0;
         }
-        strv_free(v);
         return -EINVAL;
 }
 
