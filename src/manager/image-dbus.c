@@ -389,8 +389,17 @@ int method_import_image(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (!STR_IN_SET(format, "auto", "tar", "oci", "oci-archive", "docker-archive"))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid format '%s' (expected auto, tar, oci, oci-archive or docker-archive).", format);
-        if (!isempty(name) && image_name_normalize(name, &normalized) < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "Invalid image name '%s' (expected NAME[:TAG]).", name);
+        if (!isempty(name)) {
+                r = image_name_normalize(name, &normalized);
+                if (r == -ENAMETOOLONG)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME,
+                                                 "Invalid image name '%s': too long (at most %u bytes as NAME:TAG, fewer "
+                                                 "with many characters other than letters and digits).",
+                                                 name, IMAGE_NAME_MAX);
+                if (r < 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "Invalid image name '%s' (expected NAME[:TAG]).",
+                                                 name);
+        }
         if (!ref_is_valid(ref))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid ref '%s'.", ref);
         flags = fcntl(fd, F_GETFL);

@@ -1370,6 +1370,9 @@ static int pick_name(Import *im, const char *archive_name, char **ret) {
         if (isempty(n))
                 return transfer_worker_error(im->t, -EINVAL, "The %s names no image; give a name.", im->format);
         r = image_name_normalize(n, ret);
+        if (r == -ENAMETOOLONG)
+                return transfer_worker_error(im->t, r, "Invalid image name '%s': too long (at most %u bytes as NAME:TAG, "
+                                             "fewer with many characters other than letters and digits).", n, IMAGE_NAME_MAX);
         if (r < 0)
                 return transfer_worker_error(im->t, r, "Invalid image name '%s'.", n);
         return check_name_free(im, *ret);

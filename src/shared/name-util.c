@@ -162,7 +162,7 @@ int image_name_normalize(const char *s, char **ret) {
         const char *slash, *tag = NULL, *end;
         size_t n;
 
-        if (isempty(s) || strlen(s) > 255)
+        if (isempty(s) || strlen(s) > IMAGE_NAME_MAX)
                 return -EINVAL;
 
         /* The tag is after the last ':' that follows the last '/'; a ':' before it is a port. */
@@ -194,6 +194,17 @@ int image_name_normalize(const char *s, char **ret) {
         char *r;
         if (asprintf(&r, "%.*s:%s", (int) n, s, tag ? tag + 1 : "latest") < 0)
                 return -ENOMEM;
+        /* The limit holds for the result too ("NAME" of 250 bytes is not valid as "NAME:latest", or a
+         * stored name would not pass this check when it is read back), and so does the store's: the
+         * image's record is images/LABEL.json, LABEL the name with every byte but [A-Za-z0-9]
+         * escaped as _XX (image_path_label()), and that must fit in a file name. */
+        size_t label = 0;
+        for (const char *c = r; *c; c++)
+                label += ascii_alnum(*c) ? 1 : 3;
+        if (strlen(r) > IMAGE_NAME_MAX || label + sizeof(".json") - 1 > NAME_MAX) {
+                free(r);
+                return -ENAMETOOLONG;
+        }
         *ret = r;
         return 0;
 }

@@ -23,7 +23,11 @@ int container_name_generate(unsigned attempt, char **ret);
 
 /* NAME[:TAG], where NAME is a docker-style repository path (lower-case alnum with '.', '_', '-'
  * separators and '/' components; an optional registry host:port as first component) and TAG is
- * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. On success *ret is "NAME:TAG", tag defaulting to "latest". */
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. On success *ret is "NAME:TAG", tag defaulting to "latest".
+ * -EINVAL for what is not such a name; -ENAMETOOLONG for one whose NAME:TAG is longer than
+ * IMAGE_NAME_MAX bytes, or whose record file in the image store would be (every byte but
+ * [A-Za-z0-9] counts three there). */
+#define IMAGE_NAME_MAX 255
 int image_name_normalize(const char *s, char **ret);
 bool image_name_is_valid(const char *s);
 
