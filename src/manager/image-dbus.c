@@ -392,10 +392,8 @@ int method_import_image(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (!isempty(name)) {
                 r = image_name_normalize(name, &normalized);
                 if (r == -ENAMETOOLONG)
-                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME,
-                                                 "Invalid image name '%s': too long (at most %u bytes as NAME:TAG, fewer "
-                                                 "with many characters other than letters and digits).",
-                                                 name, IMAGE_NAME_MAX);
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "Invalid image name '%s': " IMAGE_NAME_TOO_LONG ".",
+                                                 name);
                 if (r < 0)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_NAME, "Invalid image name '%s' (expected NAME[:TAG]).",
                                                  name);

@@ -614,21 +614,6 @@ Image *image_free(Image *i) {
         return mfree(i);
 }
 
-int image_path_label(const char *name, char **ret) {
-        _cleanup_free_ char *p = NULL;
-        char *l;
-        int r;
-
-        r = sd_bus_path_encode("/x", name, &p);
-        if (r < 0)
-                return r;
-        l = strdup(p + 3);
-        if (!l)
-                return -ENOMEM;
-        *ret = l;
-        return 0;
-}
-
 int image_get_path(Image *i, char **ret) {
         return sd_bus_path_encode(VESSEL_IMAGE_PATH_PREFIX, i->name, ret);
 }
@@ -1371,8 +1356,7 @@ static int pick_name(Import *im, const char *archive_name, char **ret) {
                 return transfer_worker_error(im->t, -EINVAL, "The %s names no image; give a name.", im->format);
         r = image_name_normalize(n, ret);
         if (r == -ENAMETOOLONG)
-                return transfer_worker_error(im->t, r, "Invalid image name '%s': too long (at most %u bytes as NAME:TAG, "
-                                             "fewer with many characters other than letters and digits).", n, IMAGE_NAME_MAX);
+                return transfer_worker_error(im->t, r, "Invalid image name '%s': " IMAGE_NAME_TOO_LONG ".", n);
         if (r < 0)
                 return transfer_worker_error(im->t, r, "Invalid image name '%s'.", n);
         return check_name_free(im, *ret);

@@ -154,7 +154,6 @@ int image_lower_dirs_check(const char *list, char **ret_missing);
 /* A container using it, or NULL */
 Container *image_find_user(Image *i);
 
-int image_path_label(const char *name, char **ret); /* the escaped name, for paths and file names */
 int image_get_path(Image *i, char **ret);
 
 /* Disk usage of dir_fd/name, in allocated bytes, not crossing into symlinks. */

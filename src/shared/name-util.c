@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <systemd/sd-bus.h>
 
 #include "macro.h"
 #include "name-util.h"
@@ -196,16 +197,31 @@ int image_name_normalize(const char *s, char **ret) {
                 return -ENOMEM;
         /* The limit holds for the result too ("NAME" of 250 bytes is not valid as "NAME:latest", or a
          * stored name would not pass this check when it is read back), and so does the store's: the
-         * image's record is images/LABEL.json, LABEL the name with every byte but [A-Za-z0-9]
-         * escaped as _XX (image_path_label()), and that must fit in a file name. */
-        size_t label = 0;
-        for (const char *c = r; *c; c++)
-                label += ascii_alnum(*c) ? 1 : 3;
-        if (strlen(r) > IMAGE_NAME_MAX || label + sizeof(".json") - 1 > NAME_MAX) {
+         * image's record is images/LABEL.json, and that must fit in a file name. */
+        _cleanup_free_ char *label = NULL;
+        int k = strlen(r) > IMAGE_NAME_MAX ? -ENAMETOOLONG : image_path_label(r, &label);
+        if (k >= 0 && strlen(label) + sizeof(".json") - 1 > NAME_MAX)
+                k = -ENAMETOOLONG;
+        if (k < 0) {
                 free(r);
-                return -ENAMETOOLONG;
+                return k;
         }
         *ret = r;
+        return 0;
+}
+
+int image_path_label(const char *name, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        char *l;
+        int r;
+
+        r = sd_bus_path_encode("/x", name, &p);
+        if (r < 0)
+                return r;
+        l = strdup(p + 3);
+        if (!l)
+                return -ENOMEM;
+        *ret = l;
         return 0;
 }
 

@@ -227,6 +227,16 @@ Test(image_name, the_limit_holds_for_the_normalized_name_and_its_record_file) {
         cr_assert(zero(ptr, out));
         cr_assert(not(image_name_is_valid(name)));
 
+        /* 241 letters fit; a leading digit is escaped too (object paths cannot start with one) */
+        memset(name, 'a', 241);
+        name[241] = 0;
+        cr_assert(eq(int, image_name_normalize(name, &out), 0));
+        free(out);
+        out = NULL;
+        name[0] = '1';
+        cr_assert(eq(int, image_name_normalize(name, &out), -ENAMETOOLONG));
+        cr_assert(zero(ptr, out));
+
         /* short enough, but each '-' is three bytes of the record's file name */
         for (size_t i = 0; i < 200; i += 2)
                 name[i] = 'a', name[i + 1] = '-';
