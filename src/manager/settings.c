@@ -300,6 +300,13 @@ static const char *const type_signature[] = {
         [ST_H] = "h", [ST_Q] = "q", [ST_PORTS] = "a(sqq)", [ST_BINDS] = "a(ssb)", [ST_LABELS] = "a(ss)",
 };
 
+const char *settings_bus_signature(size_t i, const char **ret_name) {
+        if (i >= ELEMENTSOF(setting_defs))
+                return NULL;
+        *ret_name = setting_defs[i].name;
+        return type_signature[setting_defs[i].type];
+}
+
 static int apply_t(Settings *s, const char *name, uint64_t v, CgroupLayout layout, sd_bus_error *error) {
         char buf[FORMAT_BYTES_MAX];
 

@@ -124,6 +124,8 @@ typedef enum SettingsContext {
  * set (SETTING_LIMIT_*), so UpdateContainer knows what to send to systemd. */
 int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, CgroupLayout layout,
                        sd_bus_error *error);
+/* The i-th setting settings_parse_bus() knows, and the D-Bus signature of its value; NULL past the last */
+const char *settings_bus_signature(size_t i, const char **ret_name);
 
 typedef enum SettingLimit {
         SETTING_LIMIT_MEMORY_MAX = 1 << 0,

@@ -17,19 +17,8 @@
 #include "fuzz.h"
 #include "settings.h"
 
-static const struct {
-        const char *name, *type;
-} known[] = {
-        { "Command", "as" }, { "Entrypoint", "as" }, { "Environment", "as" }, { "WorkingDirectory", "s" },
-        { "User", "s" }, { "Hostname", "s" }, { "Slice", "s" }, { "MemoryMax", "t" }, { "MemoryHigh", "t" },
-        { "MemoryLow", "t" }, { "MemorySwapMax", "t" }, { "CPUWeight", "t" }, { "CPUQuotaPerSecUSec", "t" },
-        { "TasksMax", "t" }, { "IOWeight", "t" }, { "AllowedCPUs", "ay" }, { "Network", "s" },
-        { "PublishPorts", "a(sqq)" }, { "BindPaths", "a(ssb)" }, { "ReadOnly", "b" }, { "PrivateUsers", "s" },
-        { "Capabilities", "as" }, { "Seccomp", "s" }, { "StopSignal", "i" }, { "StopTimeoutUSec", "t" },
-        { "Restart", "s" }, { "AutoRemove", "b" }, { "Labels", "a(ss)" }, { "TTYRows", "q" }, { "TTYColumns", "q" },
-        { "StandardInputFileDescriptor", "h" }, { "StandardOutputFileDescriptor", "h" },
-        { "StandardErrorFileDescriptor", "h" },
-};
+/* the settings settings_parse_bus() knows: their number */
+static size_t n_known;
 
 static const char *const other_types[] = { "s", "t", "i", "b", "q", "u", "x", "d", "y", "ay", "as", "h",
                                             "a(ss)", "a(sqq)", "a(ssb)", "(ss)", "v", "a{ss}", "o", "g" };
@@ -165,6 +154,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (fuzz_bus() < 0)
                 abort();
+        if (n_known == 0) {
+                const char *name;
+                while (settings_bus_signature(n_known, &name))
+                        n_known++;
+        }
         b = fuzz_u8(&in);
         context = (SettingsContext) (b % 3);
         layout = (b >> 2) & 1 ? CGROUP_LAYOUT_UNIFIED : CGROUP_LAYOUT_LEGACY;
@@ -179,14 +173,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 _cleanup_free_ char *any = NULL;
                 const char *name, *type;
 
-                if (pick < 0xf0)
-                        name = known[pick % ELEMENTSOF(known)].name;
-                else {
+                /* one of ours (with its own type, mostly), or any string */
+                type = settings_bus_signature(pick % n_known, &name);
+                if (pick >= 0xf0) {
                         any = fuzz_bus_string(&in);
                         name = any ?: "";
                 }
-                type = pick < 0xf0 && how % 4 != 0 ? known[pick % ELEMENTSOF(known)].type
-                                                    : other_types[how % ELEMENTSOF(other_types)];
+                if (pick >= 0xf0 || how % 4 == 0)
+                        type = other_types[how % ELEMENTSOF(other_types)];
                 r = sd_bus_message_open_container(m, 'r', "sv");
                 if (r >= 0)
                         r = sd_bus_message_append_basic(m, 's', name);

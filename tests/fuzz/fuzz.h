@@ -52,16 +52,3 @@ static inline char *fuzz_string(FuzzInput *in, size_t max) {
         in->size -= n;
         return s;
 }
-
-/* The rest of the input as a NUL-terminated string. */
-static inline char *fuzz_rest(FuzzInput *in) {
-        char *s = malloc(in->size + 1);
-
-        if (!s)
-                return NULL;
-        memcpy(s, in->data, in->size);
-        s[in->size] = 0;
-        in->data += in->size;
-        in->size = 0;
-        return s;
-}
