@@ -518,9 +518,15 @@ static int run(InitContext *c) {
         for (;;) {
                 struct pollfd p[4];
                 size_t n_p = 0, i_signal = SIZE_MAX, i_journal = SIZE_MAX, i_stream[2] = { SIZE_MAX, SIZE_MAX };
-                uint64_t now = now_usec(), deadline = UINT64_MAX;
+                uint64_t now = 0, deadline = UINT64_MAX;
                 bool stalled = journal_stalled(c);
                 int timeout, r;
+
+                /* Only a deadline needs the time. While the app runs and the journal takes our lines
+                 * there is none, and the start does not pay the first clock_gettime(): musl's vDSO
+                 * lookup and the vDSO's pages, three page faults. */
+                if (c->app_exited || stalled)
+                        now = now_usec();
 
                 if (c->app_exited) {
                         /* Streams close once at EOF and fully sent. A busy journal may hold us a little
