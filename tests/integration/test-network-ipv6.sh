@@ -54,9 +54,9 @@ vcall RunContainer 'ssa(sv)' v6p "$IMAGE" 2 Command as 3 sh -c "$httpd_sh" \
     PublishPorts 'a(sqq)' 1 tcp 8086 80 >/dev/null
 wait_until 10 sh -c "ip netns exec v6remote timeout 2 busybox wget -q -O- 'http://[2001:db8:6::1]:8086/' | grep -q hi-v6p"
 
-# nothing left once they are gone
-ip -6 addr show | grep -q "inet6 fd56:6573:7365:6c00:" || fail "the bridge has no address of vessel's IPv6 prefix"
+# nothing left once they are gone: no address of vessel's prefix (not just any "fd": a link-local
+# address such as v6r0's may hold those two letters too)
+ula='inet6 fd56:6573:7365:6c00:'
+ip -6 addr show | grep -q "$ula" || fail "the bridge has no address of vessel's IPv6 prefix"
 for n in v6a v6b v6p; do vcall RemoveContainer sb $n true >/dev/null; done
-# (vessel's prefix, fd56:6573:7365:6c00::/64, not just "fd": a link-local address such as v6r0's may
-# hold those two letters too)
-wait_until 10 sh -c '! ip -6 addr show 2>/dev/null | grep -q "inet6 fd56:6573:7365:6c00:"'
+wait_until 10 sh -c "! ip -6 addr show 2>/dev/null | grep -q '$ula'"
