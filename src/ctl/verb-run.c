@@ -33,6 +33,8 @@ typedef struct RunContext {
         bool started;   /* RunContainer succeeded */
         bool wait_done; /* WaitContainer answered; exit_code holds the result */
         bool wait_lost; /* WaitContainer failed before RunContainer answered: ask again */
+        /* RunContainer failed in the container's start: the wait's status decides */
+        bool spawn_failed;
         int exit_code;
         uint64_t pending_signals; /* arrived before the container started */
 } RunContext;
@@ -95,6 +97,16 @@ static int on_run_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                         return 0;
                 }
                 log_bus_error(-sd_bus_message_get_errno(m), e, "Failed to run container");
+                /* The container was made and its start failed: the wait sent along answers with
+                 * 127 or 126 where the command could not be executed (the container ran and exited
+                 * so, as a shell would), 125 where the setup failed before. Any other error: the
+                 * wait may watch nothing, or someone else's container. */
+                if (sd_bus_error_has_name(e, BUS_ERROR_SPAWN_FAILED) && !c->wait_lost) {
+                        if (c->wait_done)
+                                return sd_event_exit(c->event, c->exit_code);
+                        c->spawn_failed = true;
+                        return 0;
+                }
                 return sd_event_exit(c->event, EXIT_RUN_FAILED);
         }
 
@@ -129,6 +141,8 @@ static int on_wait_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         if (e) {
                 /* Sent right behind RunContainer, the wait can find no container yet if the daemon
                  * registers it late: ask again once the run is answered. */
+                if (c->spawn_failed)
+                        return sd_event_exit(c->event, EXIT_RUN_FAILED);
                 if (!c->started) {
                         c->wait_lost = true;
                         return 0;
@@ -145,7 +159,7 @@ static int on_wait_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
         c->exit_code = exit_code_from_wait(status, signo);
         c->wait_done = true;
 
-        if (c->started)
+        if (c->started || c->spawn_failed)
                 return sd_event_exit(c->event, c->exit_code);
         return 0;
 }

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vessel.sh"
 
-for n in f1 f2 f3 f4 f5; do on_exit vcleanup $n; done
+for n in f1 f2 f3 f4 f5 f6 f7 f8; do on_exit vcleanup $n; done
 
 scopes_before=$(systemctl list-units --no-legend --all 'vessel-*.scope' | wc -l)
 
@@ -18,6 +18,24 @@ assert_eq 127 "$(vprop f1 ExitStatus)" "exit status of a missing binary"
 out=$(vcall RunContainer 'ssa(sv)' f2 "$IMAGE" 1 Command as 1 /bin/noexec 2>&1 || true)
 assert_contains "$out" "Permission denied" "not executable"
 wait_until 10 sh -c '[ "$(busctl get-property io.vessel1 /io/vessel1/container/f2 io.vessel1.Container ExitStatus)" = "i 126" ]'
+
+# vesselctl run says why and exits as a shell would: 127, 126; 125 where the setup failed before
+for case in "127 f6 /no/such/binary" "126 f7 /bin/noexec" "125 f8 --workdir=/nowhere true"; do
+        set -- $case
+        want=$1 name=$2
+        shift 2
+        args=()
+        [ "$1" = --workdir=/nowhere ] && { args=("$1"); shift; }
+        rc=0
+        out=$(vesselctl run --rm --network=none --name "$name" "${args[@]}" "$IMAGE" "$@" 2>&1) || rc=$?
+        assert_eq "$want" "$rc" "vesselctl run's exit code: $*"
+        assert_contains "$out" "failed to start" "vesselctl run's message: $*"
+        wait_until 10 sh -c "! busctl get-property io.vessel1 /io/vessel1/container/$name io.vessel1.Container State >/dev/null 2>&1"
+done
+# an error before the container exists is 125 too, and waits for nothing
+rc=0
+vesselctl run --rm --name f1 "$IMAGE" true >/dev/null 2>&1 || rc=$?
+assert_eq 125 "$rc" "vesselctl run with a name that is taken"
 
 # a working directory that is not there
 out=$(vcall RunContainer 'ssa(sv)' f3 "$IMAGE" 2 Command as 1 true WorkingDirectory s /nowhere 2>&1 || true)
