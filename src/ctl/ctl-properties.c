@@ -233,6 +233,18 @@ int bus_property_to_text(sd_bus_message *m, const char *name, char **ret) {
                 if (r < 0)
                         return r;
                 fputs(s, f);
+        } else if (streq(contents, "t") && name && STR_IN_SET(name, "CPUWeight", "IOWeight", "MemoryLow")) {
+                /* UINT64_MAX is "not set" for every limit; "infinity" reads right for a maximum,
+                 * not for a weight or a reservation (as systemctl show prints them) */
+                uint64_t v;
+
+                r = sd_bus_message_read_basic(m, 't', &v);
+                if (r < 0)
+                        return r;
+                if (v == UINT64_MAX)
+                        fputs("[not set]", f);
+                else
+                        fprintf(f, "%" PRIu64, v);
         } else {
                 r = value_to_text(m, f);
                 if (r < 0)

@@ -172,6 +172,9 @@ static sd_bus_message *build_properties(void) {
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "OOMKilled", "b", 1), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "MemoryMax", "t", UINT64_C(536870912)), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "MemoryHigh", "t", UINT64_MAX), 0));
+        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "MemoryLow", "t", UINT64_MAX), 0));
+        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "CPUWeight", "t", UINT64_MAX), 0));
+        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "IOWeight", "t", UINT64_C(200)), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "Command", "as", 3, "sh", "-c", "echo hi"), 0));
         cr_assert(
                 ge(int,
@@ -228,6 +231,9 @@ Test(ctl_properties, prints_every_property_as_key_value) {
                      "OOMKilled=yes\n"
                      "MemoryMax=536870912\n"
                      "MemoryHigh=infinity\n"
+                     "MemoryLow=[not set]\n"
+                     "CPUWeight=[not set]\n"
+                     "IOWeight=200\n"
                      "Command=sh -c echo hi\n"
                      "Labels=app=web tier=front\n"
                      "PublishPorts=tcp:8080:80\n"
