@@ -630,6 +630,12 @@ int main(int argc, char *argv[]) {
                                 argc == 3 ? " " : "", argc == 3 ? argv[2] : "");
                         return INIT_EXIT_FAILURE;
                 }
+                /* What ps and systemctl status show of every container's PID 1: "vessel-init", not
+                 * the number of a descriptor long closed. The kernel reads our command line from
+                 * this memory; a NUL at its end keeps it from looking further. */
+                char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+                memset(argv[1], 0, (size_t) (end - argv[1]));
+
                 argv = container_setup(fd, new_netns, &argc);
                 in_place = true;
         }

@@ -60,6 +60,8 @@ vrun_sh lc2 'trap "echo got-term; exit 0" TERM; while :; do sleep 0.1; done'
 assert_eq running "$(vstate lc2)" "running"
 leader=$(vprop lc2 Leader)
 [ "$leader" -gt 1 ] && kill -0 "$leader" || fail "leader $leader not alive"
+# ps and systemctl status show the leader as vessel-init, not its setup's arguments
+assert_eq vessel-init "$(tr -s '\0' ' ' <"/proc/$leader/cmdline" | sed 's/ *$//')" "the leader's command line"
 vcall StopContainer s lc2 >/dev/null
 assert_eq exited "$(vstate lc2)" "stopped"
 kill -0 "$leader" 2>/dev/null && fail "leader still alive after stop"
