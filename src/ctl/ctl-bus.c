@@ -5,6 +5,7 @@
 
 #include "ctl-bus.h"
 #include "log.h"
+#include "string-util.h"
 
 int ctl_bus_open(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -23,6 +24,10 @@ int ctl_bus_open(sd_bus **ret) {
 }
 
 int log_bus_error(int r, const sd_bus_error *error, const char *what) {
+        /* dbus-daemon's refusal quotes its whole rule match; vesseld's own says what it needs */
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED) && error->message &&
+            startswith(error->message, "Rejected send message"))
+                return log_error_errno(r, "%s: access denied: the system bus lets only root do this.", what);
         if (error && sd_bus_error_is_set(error) && error->message)
                 return log_error_errno(r, "%s", error->message);
         return log_error_errno(r, "%s: %m", what);

@@ -57,6 +57,12 @@ as_user env VESSEL_ADDRESS=unix:path=/run/vessel/io.vessel1 vesselctl list >/dev
 # an unprivileged caller: the policy refuses on the bus ...
 out=$(as_user busctl call io.vessel1 /io/vessel1 io.vessel1.Manager CreateContainer 'ssa(sv)' x dir:/srv 0 2>&1 || true)
 assert_contains "$out" "Access denied" "unprivileged CreateContainer on the bus"
+# (vesselctl says so in a line, not with the daemon's rule match)
+rc=0
+out=$(as_user vesselctl create dir:/srv true 2>&1) || rc=$?
+assert_eq "vesselctl: Failed to create container: access denied: the system bus lets only root do this." "$out" \
+    "vesselctl refused by the bus"
+assert_eq 1 "$rc" "vesselctl's exit code when refused"
 # ... and vesseld itself on the private socket, where no policy applies (busctl shortens every
 # AccessDenied message to "Access denied"; vesselctl prints the daemon's)
 out=$(as_user busctl --address=unix:path=/run/vessel/io.vessel1 call io.vessel1 /io/vessel1 io.vessel1.Manager \
