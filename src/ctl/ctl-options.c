@@ -15,6 +15,7 @@ void container_options_init(ContainerOptions *o) {
                 .stdin_fd = -EBADF,
                 .stdout_fd = -EBADF,
                 .stderr_fd = -EBADF,
+                .console_fd = -EBADF,
         };
 }
 
@@ -403,6 +404,11 @@ static int opt_interactive(ContainerOptions *o, const char *v) {
         return 0;
 }
 
+static int opt_tty(ContainerOptions *o, const char *v) {
+        o->tty = true;
+        return 0;
+}
+
 static int opt_env(ContainerOptions *o, const char *v) {
         return parse_env_option(v, &o->environment);
 }
@@ -647,6 +653,8 @@ const ContainerOptionDef container_option_defs[] = {
           "Remove the container when it exits" },
         { "interactive", 'i', NULL, OPTION_RUN, opt_interactive, NULL,
           "Pass our standard input to the container" },
+        { "tty", 't', NULL, OPTION_RUN, opt_tty, NULL,
+          "Run the command on a terminal of the container's own" },
         { "env", 'e', "KEY[=VALUE]", OPTION_CREATE_RUN, opt_env, "KEY=VALUE, or KEY to pass ours on",
           "Set an environment variable" },
         { "workdir", 'w', "PATH", OPTION_CREATE_RUN, opt_workdir, "an absolute path",
@@ -831,7 +839,7 @@ bool container_options_has_settings(const ContainerOptions *o) {
                 o->stop_timeout_usec.set || o->restart || o->network || o->n_ports > 0 || o->n_binds > 0 ||
                 o->read_only_set || o->private_users || o->capabilities_set || o->cap_add || o->cap_drop ||
                 o->seccomp || o->labels || o->auto_remove || o->stdin_fd >= 0 || o->stdout_fd >= 0 ||
-                o->stderr_fd >= 0;
+                o->stderr_fd >= 0 || o->console_fd >= 0;
 }
 
 /* One (sv) of an a(sv) array: opened with the variant's signature, the value appended, closed. */
@@ -1035,8 +1043,14 @@ int container_options_append_settings(const ContainerOptions *o, sd_bus_message 
         if ((r = append_labels(m, o)) < 0 ||
             (r = append_fd(m, "StandardInputFileDescriptor", o->stdin_fd)) < 0 ||
             (r = append_fd(m, "StandardOutputFileDescriptor", o->stdout_fd)) < 0 ||
-            (r = append_fd(m, "StandardErrorFileDescriptor", o->stderr_fd)) < 0)
+            (r = append_fd(m, "StandardErrorFileDescriptor", o->stderr_fd)) < 0 ||
+            (r = append_fd(m, "ConsoleSocketFileDescriptor", o->console_fd)) < 0)
                 return r;
+        if (o->console_fd >= 0 && o->tty_rows > 0 && o->tty_columns > 0) {
+                r = sd_bus_message_append(m, "(sv)(sv)", "TTYRows", "q", o->tty_rows, "TTYColumns", "q", o->tty_columns);
+                if (r < 0)
+                        return r;
+        }
 
         return sd_bus_message_close_container(m);
 }

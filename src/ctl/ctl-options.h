@@ -41,6 +41,7 @@ typedef struct ContainerOptions {
         char *name;
         bool detach;
         bool interactive;
+        bool tty;
         bool auto_remove;
 
         char **command; /* NULL = the image's default */
@@ -73,9 +74,10 @@ typedef struct ContainerOptions {
         char *seccomp;
         char **labels; /* "KEY=VALUE", a later KEY replaces an earlier one */
 
-        /* The caller's stdio for attached runs, -EBADF when not passed. Not user options: set by
-         * verb_run(). */
-        int stdin_fd, stdout_fd, stderr_fd;
+        /* The caller's stdio for attached runs, or (run -t) the socket for the terminal's master and
+         * our terminal's size; -EBADF, 0 when not passed. Not user options: set by verb_run(). */
+        int stdin_fd, stdout_fd, stderr_fd, console_fd;
+        uint16_t tty_rows, tty_columns;
 } ContainerOptions;
 
 void container_options_init(ContainerOptions *o);

@@ -21,6 +21,7 @@
 
 #include "ctl-bus.h"
 #include "ctl-exec.h"
+#include "ctl-pty.h"
 #include "log.h"
 #include "string-util.h"
 #include "verb-ops.h"
@@ -150,255 +151,17 @@ static int exec_pipe(const char *name, char **argv) {
         return exec_exit_code(status);
 }
 
+
 /* ---- with a terminal -------------------------------------------------------------------------- */
 
-static struct termios saved_termios;
-static bool terminal_raw = false;
-
-static void terminal_restore(void) {
-        if (!terminal_raw)
-                return;
-        (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
-        terminal_raw = false;
-}
-
-static int terminal_make_raw(void) {
-        static bool atexit_done = false;
-        struct termios raw;
-
-        if (!terminal_raw && tcgetattr(STDIN_FILENO, &saved_termios) < 0)
-                return -errno;
-        raw = saved_termios;
-        /* output too: the container's terminal has done its processing already (\n → \r\n) */
-        cfmakeraw(&raw);
-        if (!atexit_done) {
-                /* every way out restores it, also exit() from a path we did not think of */
-                if (atexit(terminal_restore) != 0)
-                        return -ENOMEM;
-                atexit_done = true;
-        }
-        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
-                return -errno;
-        terminal_raw = true;
-        return 0;
-}
-
-/* Blocked while we run, handled by the event loop: none can come between the raw mode and its
- * restoration. */
-static const int pty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCONT };
-
-#define PTY_BUFFER_SIZE 4096
-#define PTY_STDIN_FILE_MAX (16U << 20)
-/* how long, after the process exited, output may still come from others that hold the terminal */
-#define PTY_DRAIN_USEC (500 * USEC_PER_MSEC)
-/* how long, after the terminal hung up, we wait for ExecExited: vesseld sends none when the process
- * failed before its exec (an unknown user, a missing command), and we must not wait forever */
-#define PTY_STATUS_WAIT_USEC (3 * USEC_PER_SEC)
-
-typedef struct PtyContext {
-        sd_event *event;
-        sd_bus *bus;
+typedef struct ExecPty {
+        PtyRelay pty;
         char *daemon; /* the sender of the reply: ExecExited must come from it */
-        int master;
         uint32_t id;
-        bool exited;
-        int32_t status;
-
-        sd_event_source *stdin_source, *master_source, *drain_timer, *status_timer;
-        bool relay_stdin, stdin_eof, eof_sent, master_eof, stdout_broken;
-        char *in_buf; /* waiting for the master */
-        size_t in_len, in_off, in_size;
-} PtyContext;
-
-static void pty_resize(PtyContext *c) {
-        struct winsize ws = {};
-
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
-                return;
-        if (ws.ws_row == 0 && ws.ws_col == 0)
-                return;
-        if (ioctl(c->master, TIOCSWINSZ, &ws) < 0)
-                log_debug_errno(errno, "Failed to set the window size: %m");
-}
-
-static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        PtyContext *c = ASSERT_PTR(userdata);
-
-        terminal_restore(); /* for the message's line ending */
-        log_error("The terminal hung up, but vesseld did not say how the process ended; "
-                  "it may have failed to start.");
-        return sd_event_exit(c->event, EXIT_RUN_FAILED);
-}
-
-static void pty_finish(PtyContext *c) {
-        int r;
-
-        if (c->exited && c->master_eof) {
-                (void) sd_event_exit(c->event, exec_exit_code(c->status));
-                return;
-        }
-        if (c->master_eof && !c->exited && !c->status_timer) {
-                r = sd_event_add_time_relative(
-                        c->event,
-                        &c->status_timer,
-                        CLOCK_MONOTONIC,
-                        PTY_STATUS_WAIT_USEC,
-                        0,
-                        on_status_timer,
-                        c);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to arm a timer: %m");
-        }
-}
-
-static void write_stdout(PtyContext *c, const char *p, size_t n) {
-        while (n > 0 && !c->stdout_broken) {
-                ssize_t k = write(STDOUT_FILENO, p, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0 && errno == EAGAIN) {
-                        /* a non-blocking stdout someone else set up: wait for it */
-                        struct timespec ts = { 0, 1000000 };
-                        (void) nanosleep(&ts, NULL);
-                        continue;
-                }
-                if (k <= 0) {
-                        /* the reader went away: keep draining the master, drop the output */
-                        log_debug_errno(k < 0 ? errno : EIO, "Failed to write output: %m");
-                        c->stdout_broken = true;
-                        return;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-}
-
-/* Reads what the master has; marks EOF when no one holds the other side any more (EIO). */
-static void pty_drain(PtyContext *c) {
-        char buf[PTY_BUFFER_SIZE * 4];
-
-        for (unsigned i = 0; i < 64 && !c->master_eof; i++) {
-                ssize_t n = read(c->master, buf, sizeof buf);
-
-                if (n > 0) {
-                        write_stdout(c, buf, (size_t) n);
-                        continue;
-                }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        return;
-                c->master_eof = true;
-                c->master_source = sd_event_source_disable_unref(c->master_source);
-        }
-}
-
-static int pty_update_events(PtyContext *c);
-
-static void pty_send_eof(PtyContext *c) {
-        struct termios t;
-        char eof = 4; /* ^D */
-
-        /* our input ended: tell the process as a terminal would, with its VEOF character */
-        c->eof_sent = true;
-        if (tcgetattr(c->master, &t) >= 0 && t.c_cc[VEOF] != _POSIX_VDISABLE)
-                eof = (char) t.c_cc[VEOF];
-        if (c->in_len + 1 > c->in_size) {
-                char *n = realloc(c->in_buf, c->in_len + 1);
-                if (!n)
-                        return;
-                c->in_buf = n;
-                c->in_size = c->in_len + 1;
-        }
-        c->in_buf[c->in_len++] = eof;
-}
-
-static void pty_flush_input(PtyContext *c) {
-        while (c->in_off < c->in_len && !c->master_eof) {
-                ssize_t n = write(c->master, c->in_buf + c->in_off, c->in_len - c->in_off);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
-                        return;
-                if (n < 0) {
-                        /* no one reads the terminal any more */
-                        c->in_off = c->in_len;
-                        break;
-                }
-                c->in_off += (size_t) n;
-        }
-        if (c->in_off >= c->in_len) {
-                c->in_off = c->in_len = 0;
-                if (c->stdin_eof && !c->eof_sent) {
-                        pty_send_eof(c);
-                        pty_flush_input(c);
-                }
-        }
-}
-
-static int on_master(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        PtyContext *c = ASSERT_PTR(userdata);
-
-        if (revents & EPOLLOUT)
-                pty_flush_input(c);
-        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
-                pty_drain(c);
-        (void) pty_update_events(c);
-        pty_finish(c);
-        return 0;
-}
-
-static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        PtyContext *c = ASSERT_PTR(userdata);
-        ssize_t n;
-
-        /* epoll said readable: this read does not block */
-        n = read(STDIN_FILENO, c->in_buf, c->in_size);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return 0;
-        if (n <= 0) {
-                c->stdin_eof = true;
-                c->stdin_source = sd_event_source_disable_unref(c->stdin_source);
-        } else {
-                c->in_len = (size_t) n;
-                c->in_off = 0;
-        }
-        pty_flush_input(c);
-        return pty_update_events(c);
-}
-
-/* Input waits in in_buf until the master takes it; meanwhile we read no more of stdin. */
-static int pty_update_events(PtyContext *c) {
-        bool pending = c->in_off < c->in_len;
-        int r;
-
-        if (c->stdin_source) {
-                r = sd_event_source_set_enabled(c->stdin_source, pending ? SD_EVENT_OFF : SD_EVENT_ON);
-                if (r < 0)
-                        return r;
-        }
-        if (c->master_source) {
-                r = sd_event_source_set_io_events(c->master_source, EPOLLIN | (pending ? EPOLLOUT : 0));
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        PtyContext *c = ASSERT_PTR(userdata);
-
-        /* the process is gone, but something else holds its terminal: take what is there, and go */
-        pty_drain(c);
-        c->master_eof = true;
-        pty_finish(c);
-        return 0;
-}
+} ExecPty;
 
 static int on_exec_exited(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        PtyContext *c = ASSERT_PTR(userdata);
+        ExecPty *c = ASSERT_PTR(userdata);
         uint32_t id;
         int32_t status;
         int r;
@@ -407,27 +170,9 @@ static int on_exec_exited(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         if (!streq_ptr(sd_bus_message_get_sender(m), c->daemon))
                 return 0;
         r = sd_bus_message_read(m, "ui", &id, &status);
-        if (r < 0 || id != c->id || c->exited)
+        if (r < 0 || id != c->id)
                 return 0;
-
-        c->exited = true;
-        c->status = status;
-        if (!c->master_eof) {
-                pty_drain(c);
-                if (!c->master_eof) {
-                        r = sd_event_add_time_relative(
-                                c->event,
-                                &c->drain_timer,
-                                CLOCK_MONOTONIC,
-                                PTY_DRAIN_USEC,
-                                0,
-                                on_drain_timer,
-                                c);
-                        if (r < 0)
-                                c->master_eof = true;
-                }
-        }
-        pty_finish(c);
+        pty_relay_exited(&c->pty, exec_exit_code(status));
         return 0;
 }
 
@@ -442,63 +187,13 @@ static int on_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *r
 }
 
 static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        PtyContext *c = ASSERT_PTR(userdata);
+        ExecPty *c = ASSERT_PTR(userdata);
 
-        if (c->exited)
+        if (c->pty.exited)
                 return 0;
-        terminal_restore();
+        pty_terminal_restore();
         log_error("Lost the connection to vesseld; the exit status of the process is unknown.");
-        return sd_event_exit(c->event, EXIT_RUN_FAILED);
-}
-
-static int on_pty_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        PtyContext *c = ASSERT_PTR(userdata);
-        int sig = (int) si->ssi_signo;
-
-        switch (sig) {
-        case SIGWINCH:
-                pty_resize(c);
-                return 0;
-        case SIGCONT:
-                /* back from a stop: the shell that stopped us may have reset the terminal */
-                if (terminal_raw)
-                        (void) terminal_make_raw();
-                pty_resize(c);
-                return 0;
-        default:
-                /* The process keeps running until the terminal hangs up on it, when we close the
-                 * master on our way out. */
-                return sd_event_exit(c->event, 128 + sig);
-        }
-}
-
-/* stdin that epoll cannot watch (a file, /dev/null) never blocks: take it all now */
-static int pty_slurp_stdin(PtyContext *c) {
-        for (;;) {
-                ssize_t n;
-
-                if (c->in_len == c->in_size) {
-                        char *b;
-
-                        if (c->in_size >= PTY_STDIN_FILE_MAX)
-                                return -EFBIG;
-                        b = realloc(c->in_buf, c->in_size * 2);
-                        if (!b)
-                                return -ENOMEM;
-                        c->in_buf = b;
-                        c->in_size *= 2;
-                }
-                n = read(STDIN_FILENO, c->in_buf + c->in_len, c->in_size - c->in_len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                c->in_len += (size_t) n;
-        }
-        c->stdin_eof = true;
-        return 0;
+        return sd_event_exit(c->pty.event, EXIT_RUN_FAILED);
 }
 
 static int exec_pty(const char *name, char **argv) {
@@ -507,30 +202,21 @@ static int exec_pty(const char *name, char **argv) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL, *disconnect = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        PtyContext c = { .master = -EBADF };
+        ExecPty c = {};
         const char *sender;
-        bool stdin_tty = isatty(STDIN_FILENO);
-        sigset_t mask;
         int fd, r;
 
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(pty_signals); i++)
-                sigaddset(&mask, pty_signals[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                log_error_errno(errno, "Failed to block signals: %m");
-                return EXIT_RUN_FAILED;
-        }
-        /* a reader of our output that goes away must not kill us with the terminal in raw mode */
-        (void) signal(SIGPIPE, SIG_IGN);
-
-        r = ctl_bus_open(&bus);
-        if (r < 0)
-                return EXIT_RUN_FAILED;
         r = sd_event_default(&event);
         if (r >= 0)
-                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(pty_signals); i++)
-                r = sd_event_add_signal(event, NULL, pty_signals[i], on_pty_signal, &c);
+                r = pty_relay_init(&c.pty, event);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up the event loop: %m");
+                goto finish;
+        }
+        r = ctl_bus_open(&bus);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         /* before the call: the process may exit before its reply is read */
         if (r >= 0)
                 r = sd_bus_add_match_async(
@@ -554,22 +240,16 @@ static int exec_pty(const char *name, char **argv) {
                         &c);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
-                return EXIT_RUN_FAILED;
+                goto finish;
         }
-        c.event = event;
-        c.bus = bus;
 
-        struct winsize ws0 = {};
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws0) >= 0 || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws0) >= 0) {
-                arg_exec.rows = ws0.ws_row;
-                arg_exec.columns = ws0.ws_col;
-        }
+        pty_terminal_size(&arg_exec.rows, &arg_exec.columns);
         r = manager_new_call(bus, "ExecContainerPTY", &m);
         if (r >= 0)
                 r = append_call(m, name, argv, getenv("TERM"));
         if (r < 0) {
                 log_error_errno(r, "Failed to build the call: %m");
-                return EXIT_RUN_FAILED;
+                goto finish;
         }
         /* answered as soon as the terminal exists, before the process runs: sd-bus's default
          * timeout, so that a reply that never comes does not hang us (with the terminal cooked
@@ -577,86 +257,39 @@ static int exec_pty(const char *name, char **argv) {
         r = sd_bus_call(bus, m, BUS_TIMEOUT_DEFAULT, &error, &reply);
         if (r < 0) {
                 log_bus_error(r, &error, "Failed to execute in the container");
-                return EXIT_RUN_FAILED;
+                goto finish;
         }
         r = sd_bus_message_read(reply, "hu", &fd, &c.id);
         if (r < 0) {
                 log_error_errno(r, "Failed to parse the ExecContainerPTY reply: %m");
-                return EXIT_RUN_FAILED;
-        }
-        c.master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (c.master < 0) {
-                log_error_errno(errno, "Failed to take the terminal: %m");
-                return EXIT_RUN_FAILED;
+                goto finish;
         }
         sender = sd_bus_message_get_sender(reply);
         if (sender) {
                 c.daemon = strdup(sender);
                 if (!c.daemon) {
-                        log_oom();
-                        r = EXIT_RUN_FAILED;
+                        r = log_oom();
                         goto finish;
                 }
         }
 
         /* From here on the process runs: failures are ours, its status is lost, 125 says so. */
-        r = fcntl(c.master, F_SETFL, fcntl(c.master, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
-        if (r >= 0)
-                r = sd_event_add_io(event, &c.master_source, c.master, EPOLLIN, on_master, &c);
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        r = fd < 0 ? -errno : pty_relay_attach(&c.pty, fd, arg_exec.interactive);
         if (r < 0) {
-                log_error_errno(r, "Failed to watch the terminal: %m");
-                r = EXIT_RUN_FAILED;
+                log_error_errno(r, "Failed to relay the terminal: %m");
                 goto finish;
-        }
-        pty_resize(&c);
-
-        c.relay_stdin = arg_exec.interactive;
-        if (c.relay_stdin) {
-                c.in_size = PTY_BUFFER_SIZE;
-                c.in_buf = malloc(c.in_size);
-                if (!c.in_buf) {
-                        log_oom();
-                        r = EXIT_RUN_FAILED;
-                        goto finish;
-                }
-                r = sd_event_add_io(event, &c.stdin_source, STDIN_FILENO, EPOLLIN, on_stdin, &c);
-                if (r == -EPERM) {
-                        r = pty_slurp_stdin(&c);
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to read standard input: %m");
-                        pty_flush_input(&c);
-                        r = pty_update_events(&c);
-                }
-                if (r < 0) {
-                        log_error_errno(r, "Failed to watch standard input: %m");
-                        r = EXIT_RUN_FAILED;
-                        goto finish;
-                }
-                /* keys go to the process as they are typed: ^C is the container's, not ours */
-                if (stdin_tty) {
-                        r = terminal_make_raw();
-                        if (r < 0)
-                                log_warning_errno(r, "Failed to put the terminal in raw mode: %m");
-                }
         }
 
         r = sd_event_loop(event);
-        terminal_restore();
-        if (r < 0) {
+        pty_terminal_restore();
+        if (r < 0)
                 log_error_errno(r, "Event loop failed: %m");
-                r = EXIT_RUN_FAILED;
-        }
 
 finish:
-        terminal_restore();
-        sd_event_source_disable_unref(c.stdin_source);
-        sd_event_source_disable_unref(c.master_source);
-        sd_event_source_disable_unref(c.drain_timer);
-        sd_event_source_disable_unref(c.status_timer);
-        safe_close(c.master);
-        free(c.in_buf);
+        pty_relay_done(&c.pty);
         free(c.daemon);
-        return r;
+        return r < 0 ? EXIT_RUN_FAILED : r;
 }
 
 /* ---- verbs ------------------------------------------------------------------------------------ */

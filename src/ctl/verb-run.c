@@ -3,10 +3,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "ctl-bus.h"
+#include "ctl-pty.h"
 #include "log.h"
 #include "name-util.h"
 #include "output.h"
@@ -37,7 +40,61 @@ typedef struct RunContext {
         bool spawn_failed;
         int exit_code;
         uint64_t pending_signals; /* arrived before the container started */
+
+        /* -t: the app runs on a terminal of the container's own; its master comes over console_fd */
+        bool tty;
+        int console_fd;
+        sd_event_source *console_source;
+        PtyRelay pty;
 } RunContext;
+
+/* The container's status is known (and RunContainer answered): with a terminal, once the master is
+ * drained too. */
+static int run_done(RunContext *c) {
+        if (c->tty && pty_relay_attached(&c->pty)) {
+                pty_relay_exited(&c->pty, c->exit_code);
+                return 0;
+        }
+        return sd_event_exit(c->event, c->exit_code);
+}
+
+static int run_failed(RunContext *c) {
+        pty_terminal_restore();
+        return sd_event_exit(c->event, EXIT_RUN_FAILED);
+}
+
+static int on_console(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        RunContext *c = ASSERT_PTR(userdata);
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char path[64];
+        struct iovec iov = { .iov_base = path, .iov_len = sizeof path };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
+        int master = -EBADF, r;
+        ssize_t n;
+
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return 0;
+        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
+                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+                    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&master, CMSG_DATA(cmsg), sizeof(int));
+
+        /* one message, or the end: the start failed before the terminal, RunContainer says why */
+        c->console_source = sd_event_source_disable_unref(c->console_source);
+        c->console_fd = safe_close(c->console_fd);
+        if (master < 0)
+                return 0;
+        r = pty_relay_attach(&c->pty, master, arg_container.interactive);
+        if (r < 0) {
+                log_error_errno(r, "Failed to relay the container's terminal: %m");
+                return run_failed(c);
+        }
+        return 0;
+}
 
 static int send_wait(RunContext *c);
 static int send_run(RunContext *c);
@@ -92,10 +149,11 @@ static int on_run_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                                 r = send_run(c);
                         if (r < 0) {
                                 log_error_errno(r, "Failed to run container: %m");
-                                return sd_event_exit(c->event, EXIT_RUN_FAILED);
+                                return run_failed(c);
                         }
                         return 0;
                 }
+                pty_terminal_restore();
                 log_bus_error(-sd_bus_message_get_errno(m), e, "Failed to run container");
                 /* The container was made and its start failed: the wait sent along answers with
                  * 127 or 126 where the command could not be executed (the container ran and exited
@@ -103,11 +161,11 @@ static int on_run_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                  * wait may watch nothing, or someone else's container. */
                 if (sd_bus_error_has_name(e, BUS_ERROR_SPAWN_FAILED) && !c->wait_lost) {
                         if (c->wait_done)
-                                return sd_event_exit(c->event, c->exit_code);
+                                return run_done(c);
                         c->spawn_failed = true;
                         return 0;
                 }
-                return sd_event_exit(c->event, EXIT_RUN_FAILED);
+                return run_failed(c);
         }
 
         c->started = true;
@@ -117,13 +175,13 @@ static int on_run_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         c->pending_signals = 0;
 
         if (c->wait_done)
-                return sd_event_exit(c->event, c->exit_code);
+                return run_done(c);
         if (c->wait_lost) {
                 c->wait_lost = false;
                 r = send_wait(c);
                 if (r < 0) {
                         log_error_errno(r, "Failed to wait for container: %m");
-                        return sd_event_exit(c->event, EXIT_RUN_FAILED);
+                        return run_failed(c);
                 }
         }
         return 0;
@@ -142,25 +200,27 @@ static int on_wait_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                 /* Sent right behind RunContainer, the wait can find no container yet if the daemon
                  * registers it late: ask again once the run is answered. */
                 if (c->spawn_failed)
-                        return sd_event_exit(c->event, EXIT_RUN_FAILED);
+                        return run_failed(c);
                 if (!c->started) {
                         c->wait_lost = true;
                         return 0;
                 }
+                pty_terminal_restore();
                 log_bus_error(-sd_bus_message_get_errno(m), e, "Failed to wait for container");
-                return sd_event_exit(c->event, EXIT_RUN_FAILED);
+                return run_failed(c);
         }
 
         r = sd_bus_message_read(m, "ii", &status, &signo);
         if (r < 0) {
+                pty_terminal_restore();
                 log_error_errno(r, "Failed to parse the WaitContainer reply: %m");
-                return sd_event_exit(c->event, EXIT_RUN_FAILED);
+                return run_failed(c);
         }
         c->exit_code = exit_code_from_wait(status, signo);
         c->wait_done = true;
 
         if (c->started || c->spawn_failed)
-                return sd_event_exit(c->event, c->exit_code);
+                return run_done(c);
         return 0;
 }
 
@@ -244,42 +304,87 @@ static int run_detached(const char *image) {
         return 0;
 }
 
+/* run -t: TERM for the terminal, unless the user set one (as docker run -t does) */
+static int tty_environment(void) {
+        STRV_FOREACH(e, arg_container.environment)
+                if (startswith(*e, "TERM=") || streq(*e, "TERM"))
+                        return 0;
+        _cleanup_free_ char *term = strjoin("TERM=", getenv("TERM") ?: "xterm");
+        if (!term)
+                return -ENOMEM;
+        return strv_env_set(&arg_container.environment, term);
+}
+
 static int run_attached(const char *image) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        RunContext c = { .image = image };
+        RunContext c = { .image = image, .tty = arg_container.tty, .console_fd = -EBADF };
         sigset_t mask;
         int r;
 
-        /* Our stdio is the container's: the daemon attaches these instead of the journal. */
-        arg_container.stdout_fd = STDOUT_FILENO;
-        arg_container.stderr_fd = STDERR_FILENO;
-        if (arg_container.interactive)
-                arg_container.stdin_fd = STDIN_FILENO;
-
-        /* blocked before anything can deliver them, so none is lost between connect and the loop */
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
-                sigaddset(&mask, forwarded_signals[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
-                log_error_errno(errno, "Failed to block signals: %m");
-                return EXIT_RUN_FAILED;
-        }
-
-        r = ctl_bus_open(&bus);
-        if (r < 0)
-                return EXIT_RUN_FAILED;
-
+        c.pty.master = -EBADF;
         r = sd_event_default(&event);
-        if (r >= 0)
-                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(forwarded_signals); i++)
-                r = sd_event_add_signal(event, /* ret= */ NULL, forwarded_signals[i], on_signal, &c);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
                 return EXIT_RUN_FAILED;
         }
         c.event = event;
+
+        if (c.tty) {
+                /* the terminal is the container's: it takes our keys (with -i) and our window size;
+                 * a signal to us hangs it up */
+                int pair[2];
+
+                r = pty_relay_init(&c.pty, event);
+                if (r >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                        r = -errno;
+                if (r >= 0) {
+                        c.console_fd = pair[0];
+                        arg_container.console_fd = pair[1];
+                        r = sd_event_add_io(event, &c.console_source, c.console_fd, EPOLLIN, on_console, &c);
+                }
+                if (r >= 0)
+                        r = tty_environment();
+                if (r < 0) {
+                        log_error_errno(r, "Failed to prepare the terminal: %m");
+                        r = EXIT_RUN_FAILED;
+                        goto finish;
+                }
+                pty_terminal_size(&arg_container.tty_rows, &arg_container.tty_columns);
+        } else {
+                /* Our stdio is the container's: the daemon attaches these instead of the journal. */
+                arg_container.stdout_fd = STDOUT_FILENO;
+                arg_container.stderr_fd = STDERR_FILENO;
+                if (arg_container.interactive)
+                        arg_container.stdin_fd = STDIN_FILENO;
+
+                /* blocked before anything can deliver them, so none is lost between connect and the loop */
+                sigemptyset(&mask);
+                for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                        sigaddset(&mask, forwarded_signals[i]);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+                        log_error_errno(errno, "Failed to block signals: %m");
+                        return EXIT_RUN_FAILED;
+                }
+                for (size_t i = 0; r >= 0 && i < ELEMENTSOF(forwarded_signals); i++)
+                        r = sd_event_add_signal(event, /* ret= */ NULL, forwarded_signals[i], on_signal, &c);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set up the event loop: %m");
+                        return EXIT_RUN_FAILED;
+                }
+        }
+
+        r = ctl_bus_open(&bus);
+        if (r < 0) {
+                r = EXIT_RUN_FAILED;
+                goto finish;
+        }
+        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up the event loop: %m");
+                r = EXIT_RUN_FAILED;
+                goto finish;
+        }
         c.bus = bus;
 
         /* With our own name we can send WaitContainer along with RunContainer (see send_run()). */
@@ -290,28 +395,39 @@ static int run_attached(const char *image) {
                 r = container_name_generate(0, &c.name);
                 if (r < 0) {
                         log_error_errno(r, "Failed to generate a container name: %m");
-                        return EXIT_RUN_FAILED;
+                        r = EXIT_RUN_FAILED;
+                        goto finish;
                 }
         }
         if (!c.name) {
                 log_oom();
-                return EXIT_RUN_FAILED;
+                r = EXIT_RUN_FAILED;
+                goto finish;
         }
 
         r = send_run(&c);
+        /* the message has its own copy: the socket's other end is the container's alone now, so
+         * that a start that fails before the terminal ends our side too */
+        arg_container.console_fd = safe_close(arg_container.console_fd);
         if (r < 0) {
                 log_error_errno(r, "Failed to run container: %m");
                 r = EXIT_RUN_FAILED;
         } else {
                 r = sd_event_loop(event);
+                pty_terminal_restore();
                 if (r < 0) {
                         log_error_errno(r, "Event loop failed: %m");
                         r = EXIT_RUN_FAILED;
                 }
         }
 
+finish:
         sd_bus_slot_unref(c.run_slot);
         sd_bus_slot_unref(c.wait_slot);
+        sd_event_source_disable_unref(c.console_source);
+        safe_close(c.console_fd);
+        arg_container.console_fd = safe_close(arg_container.console_fd);
+        pty_relay_done(&c.pty);
         free(c.name);
         return r;
 }
@@ -324,6 +440,15 @@ int verb_run(int argc, char *argv[]) {
                 return EXIT_RUN_FAILED;
         }
 
+        if (arg_container.tty && arg_container.detach) {
+                log_error("--tty needs an attached run: the terminal lives as long as vesselctl holds it "
+                          "(for a shell in a running container: vesselctl shell NAME).");
+                return EXIT_USAGE;
+        }
+        if (arg_container.tty && arg_container.restart && !streq(arg_container.restart, "no")) {
+                log_error("--tty with --restart: a restarted command would have no terminal to run on.");
+                return EXIT_USAGE;
+        }
         if (arg_container.detach)
                 return run_detached(argv[0]);
         return run_attached(argv[0]);

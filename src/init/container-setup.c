@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -552,10 +553,57 @@ static void setup_receive_spec(int sync_fd, SetupSpec *ret) {
         ret->sync_fd = sync_fd;
 }
 
+/* ConsoleSocketFileDescriptor: a terminal of the container's own devpts for the app. Its master goes
+ * to the client over the socket it gave (SCM_RIGHTS, the terminal's path as the payload, as runc's
+ * --console-socket does) and nowhere else: the terminal lives as long as the client holds it. Returns
+ * the other side, for the app's stdio. */
+static int setup_console(SetupSpec *a) {
+        _cleanup_close_ int master = -EBADF;
+        int slave, unlock = 0;
+        unsigned number = 0;
+        char path[32];
+
+        CHILD_CHECK(STEP_SETUP, master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC),
+                    "Failed to open the container's /dev/pts/ptmx: %m");
+        CHILD_CHECK(STEP_SETUP, ioctl(master, TIOCSPTLCK, &unlock), "Failed to unlock the terminal: %m");
+        CHILD_CHECK(STEP_SETUP, slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC),
+                    "Failed to open the terminal: %m");
+        if (a->tty_rows > 0 && a->tty_columns > 0) {
+                struct winsize ws = { .ws_row = a->tty_rows, .ws_col = a->tty_columns };
+                (void) ioctl(slave, TIOCSWINSZ, &ws);
+        }
+        (void) ioctl(master, TIOCGPTN, &number);
+        snprintf(path, sizeof path, "/dev/pts/%u", number);
+
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = path, .iov_len = strlen(path) + 1 };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof control,
+        };
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+        ssize_t n;
+        do
+                n = sendmsg(a->console_fd, &mh, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        CHILD_CHECK(STEP_SETUP, n, "Failed to pass the terminal to the client: %m");
+        a->console_fd = safe_close(a->console_fd);
+        return slave;
+}
+
 char **container_setup(int sync_fd, bool new_netns, int *ret_argc) {
         SetupSpec spec = {}, *a = &spec;
         _cleanup_close_ int root_fd = -EBADF;
-        int stdin_fd, stdout_fd, stderr_fd;
+        int stdin_fd, stdout_fd, stderr_fd, tty = -EBADF;
         _cleanup_free_ char *opts = NULL, *lower = NULL;
         sigset_t all;
         SyncMessage go;
@@ -651,10 +699,15 @@ char **container_setup(int sync_fd, bool new_netns, int *ret_argc) {
         sigfillset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
-        stdin_fd = a->stdio[0] >= 0 ? a->stdio[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
-        CHILD_CHECK(STEP_SETUP, stdin_fd, "Failed to open /dev/null: %m");
-        stdout_fd = a->stdio[1] >= 0 ? a->stdio[1] : a->out_pipe[1];
-        stderr_fd = a->stdio[2] >= 0 ? a->stdio[2] : a->err_pipe[1];
+        if (a->console_fd >= 0) {
+                tty = setup_console(a);
+                stdin_fd = stdout_fd = stderr_fd = tty;
+        } else {
+                stdin_fd = a->stdio[0] >= 0 ? a->stdio[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
+                CHILD_CHECK(STEP_SETUP, stdin_fd, "Failed to open /dev/null: %m");
+                stdout_fd = a->stdio[1] >= 0 ? a->stdio[1] : a->out_pipe[1];
+                stderr_fd = a->stdio[2] >= 0 ? a->stdio[2] : a->err_pipe[1];
+        }
 
         AppStart start = {
                 .sync_fd = a->sync_fd,
@@ -663,6 +716,7 @@ char **container_setup(int sync_fd, bool new_netns, int *ret_argc) {
                         .argv = a->argv,
                         .stdio = { stdin_fd, stdout_fd, stderr_fd },
                         .setsid = true,
+                        .controlling_tty = tty >= 0,
                         .userns_fd = a->userns_fd,
                 },
         };
@@ -673,6 +727,8 @@ char **container_setup(int sync_fd, bool new_netns, int *ret_argc) {
          * given below, the sync socket with them: that EOF tells vesseld both are through. */
         a->out_pipe[1] = safe_close(a->out_pipe[1]);
         a->err_pipe[1] = safe_close(a->err_pipe[1]);
+        /* the app's alone: its last close hangs the terminal up for the client */
+        tty = safe_close(tty);
 
         char **argv = calloc(12, sizeof(char *));
         size_t k = 0;

@@ -844,8 +844,10 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
         }
 
         journal_fd = open_journal_socket(); /* no journald: logs are dropped, the container runs */
-        if ((c->settings.stdout_fd < 0 && pipe2(out_pipe, O_CLOEXEC) < 0) ||
-            (c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0))
+        /* output for the journal, unless the caller takes it: its fds, or a terminal */
+        bool journalled = c->settings.console_fd < 0;
+        if ((journalled && c->settings.stdout_fd < 0 && pipe2(out_pipe, O_CLOEXEC) < 0) ||
+            (journalled && c->settings.stderr_fd < 0 && pipe2(err_pipe, O_CLOEXEC) < 0))
                 return failf(text, size, -errno, "Failed to create the output pipes: %m");
 
         /* v1: the cgroups that are ours, made now, joined by the child itself */
@@ -873,6 +875,9 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
                 .out_pipe = { out_pipe[0], out_pipe[1] },
                 .err_pipe = { err_pipe[0], err_pipe[1] },
                 .stdio = { c->settings.stdin_fd, c->settings.stdout_fd, c->settings.stderr_fd },
+                .console_fd = c->settings.console_fd,
+                .tty_rows = c->settings.tty_rows,
+                .tty_columns = c->settings.tty_columns,
                 .netns_fd = netns_fd,
                 .userns_fd = c->userns_fd,
                 .cgroup_procs = { own[0], own[1], own[2] },

@@ -434,6 +434,7 @@ int container_create(Manager *m, const char *name, const char *image, Settings *
         settings->stdin_fd = TAKE_FD(c->settings.stdin_fd);
         settings->stdout_fd = TAKE_FD(c->settings.stdout_fd);
         settings->stderr_fd = TAKE_FD(c->settings.stderr_fd);
+        settings->console_fd = TAKE_FD(c->settings.console_fd);
 
         c->state = CONTAINER_CREATED;
         c->created_usec = now_realtime();

@@ -178,6 +178,7 @@ static int method_run_container(sd_bus_message *message, void *userdata, sd_bus_
         c->settings.stdin_fd = TAKE_FD(settings.stdin_fd);
         c->settings.stdout_fd = TAKE_FD(settings.stdout_fd);
         c->settings.stderr_fd = TAKE_FD(settings.stderr_fd);
+        c->settings.console_fd = TAKE_FD(settings.console_fd);
 
         r = container_get_path(c, &p);
         if (r < 0)

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "bus-util.h"
 #include "name-util.h"
@@ -99,6 +101,7 @@ void settings_init(Settings *s) {
                 .stdin_fd = -EBADF,
                 .stdout_fd = -EBADF,
                 .stderr_fd = -EBADF,
+                .console_fd = -EBADF,
         };
 }
 
@@ -106,6 +109,7 @@ void settings_close_stdio(Settings *s) {
         s->stdin_fd = safe_close(s->stdin_fd);
         s->stdout_fd = safe_close(s->stdout_fd);
         s->stderr_fd = safe_close(s->stderr_fd);
+        s->console_fd = safe_close(s->console_fd);
 }
 
 void settings_done(Settings *s) {
@@ -293,6 +297,7 @@ static const SettingDef setting_defs[] = {
         { "StandardInputFileDescriptor", ST_H },
         { "StandardOutputFileDescriptor", ST_H },
         { "StandardErrorFileDescriptor", ST_H },
+        { "ConsoleSocketFileDescriptor", ST_H },
 };
 
 static const char *const type_signature[] = {
@@ -567,9 +572,9 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
                                                  "Setting %s does not apply to an exec'd process (only Environment, User, "
                                                  "WorkingDirectory, TTYRows, TTYColumns do).",
                                                  name);
-                if (context != SETTINGS_EXEC && STR_IN_SET(name, "TTYRows", "TTYColumns"))
+                if (context == SETTINGS_UPDATE && STR_IN_SET(name, "TTYRows", "TTYColumns"))
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING,
-                                                 "Setting %s applies to ExecContainerPTY only.", name);
+                                                 "Setting %s applies to a start on a terminal only.", name);
 
                 r = enter_variant(m, name, type_signature[def->type], error);
                 if (r < 0)
@@ -650,7 +655,20 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
                                 break;
                         slot = streq(name, "StandardInputFileDescriptor")    ? &s->stdin_fd
                                : streq(name, "StandardOutputFileDescriptor") ? &s->stdout_fd
-                                                                              : &s->stderr_fd;
+                               : streq(name, "StandardErrorFileDescriptor")  ? &s->stderr_fd
+                                                                              : &s->console_fd;
+                        if (slot == &s->console_fd) {
+                                struct stat st;
+                                int type = 0;
+                                socklen_t l = sizeof type;
+
+                                if (fstat(fd, &st) < 0)
+                                        return -errno;
+                                if (!S_ISSOCK(st.st_mode) ||
+                                    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type == SOCK_DGRAM)
+                                        return INVALID(error, name, "the descriptor is not a stream or "
+                                                       "sequential-packet socket.");
+                        }
                         safe_close(*slot);
                         *slot = fcntl(fd, F_DUPFD_CLOEXEC, 3);
                         if (*slot < 0)
@@ -698,6 +716,11 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
 
         /* ports are forwarded to the container's address on the bridge: without one they would
          * silently lead nowhere */
+        /* the terminal is the app's stdin, stdout and stderr: no room for other ones */
+        if (s->console_fd >= 0 && (s->stdin_fd >= 0 || s->stdout_fd >= 0 || s->stderr_fd >= 0))
+                return INVALID(error, "ConsoleSocketFileDescriptor",
+                               "the terminal is the app's standard input, output and error; "
+                               "Standard*FileDescriptor cannot come with it.");
         if (context == SETTINGS_CREATE && s->n_ports > 0 && s->network != NETWORK_BRIDGE)
                 return INVALID(error, "PublishPorts", "ports can only be published with Network=bridge, not %s.",
                                network_mode_to_string(s->network));

@@ -97,11 +97,13 @@ typedef struct Settings {
         Label *labels;
         size_t n_labels;
 
-        /* an exec's terminal size (TTYRows, TTYColumns); never persisted */
+        /* the initial size of a terminal (TTYRows, TTYColumns): an exec's, or a run's with a console
+         * socket; never persisted */
         uint16_t tty_rows, tty_columns;
 
-        /* the caller's stdio for an attached run; never persisted */
-        int stdin_fd, stdout_fd, stderr_fd;
+        /* the caller's stdio for an attached run, or the socket that gets the master of the app's
+         * terminal (ConsoleSocketFileDescriptor); for one start, never persisted */
+        int stdin_fd, stdout_fd, stderr_fd, console_fd;
 } Settings;
 
 #define SETTINGS_STOP_TIMEOUT_DEFAULT (10 * USEC_PER_SEC)

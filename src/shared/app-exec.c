@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -91,6 +92,8 @@ _noreturn_ void child_exec_app(int sync_fd, const AppDefaults *d, const AppParam
         }
         if (dup2(p->stdio[0], 0) < 0 || dup2(p->stdio[1], 1) < 0 || dup2(p->stdio[2], 2) < 0)
                 child_fail(sync_fd, STEP_SETUP, errno, "Failed to set up standard I/O: %m");
+        if (p->controlling_tty && ioctl(0, TIOCSCTTY, 0) < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "Failed to make the terminal the controlling one: %m");
 
         /* from here on a failure is also the process's own last words, where the caller reads them */
 #define APP_FAIL(step, err, ...)                                                          \

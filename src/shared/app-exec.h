@@ -29,6 +29,7 @@ typedef struct AppParams {
         const char *working_directory; /* NULL: the container's */
         int stdio[3];
         bool setsid;
+        bool controlling_tty; /* stdio[0] is a terminal, to become the new session's (needs setsid) */
         bool report_exec_on_stderr;
         int userns_fd; /* PrivateUsers: join this user namespace as its root first; -EBADF: none */
         uint16_t tty_rows, tty_columns;

@@ -10,7 +10,7 @@
 #include "string-util.h"
 
 #define SPEC_MAGIC UINT32_C(0x54455356) /* "VSET" */
-#define SPEC_VERSION 1
+#define SPEC_VERSION 2
 
 enum {
         SPEC_HOST_NETWORK = 1 << 0,
@@ -23,8 +23,10 @@ enum {
 
 typedef struct SpecHeader {
         uint32_t magic, version, header_size, flags;
-        int32_t sync_fd, status_dir_fd, journal_fd, out_pipe[2], err_pipe[2], stdio[3], netns_fd, userns_fd;
+        int32_t sync_fd, status_dir_fd, journal_fd, out_pipe[2], err_pipe[2], stdio[3], console_fd, netns_fd,
+                userns_fd;
         int32_t cgroup_procs[SETUP_CGROUP_PROCS_MAX];
+        uint16_t tty_rows, tty_columns;
         uint32_t prefixlen;
         struct in_addr address, gateway;
         struct in6_addr address6, gateway6;
@@ -107,6 +109,9 @@ int setup_spec_serialize(const SetupSpec *spec, void **ret, size_t *ret_size) {
                 .out_pipe = { spec->out_pipe[0], spec->out_pipe[1] },
                 .err_pipe = { spec->err_pipe[0], spec->err_pipe[1] },
                 .stdio = { spec->stdio[0], spec->stdio[1], spec->stdio[2] },
+                .console_fd = spec->console_fd,
+                .tty_rows = spec->tty_rows,
+                .tty_columns = spec->tty_columns,
                 .netns_fd = spec->netns_fd,
                 .userns_fd = spec->userns_fd,
                 .cgroup_procs = { spec->cgroup_procs[0], spec->cgroup_procs[1], spec->cgroup_procs[2] },
@@ -260,6 +265,9 @@ int setup_spec_parse(void *buffer, size_t size, SetupSpec *ret) {
         memcpy(s.out_pipe, h.out_pipe, sizeof s.out_pipe);
         memcpy(s.err_pipe, h.err_pipe, sizeof s.err_pipe);
         memcpy(s.stdio, h.stdio, sizeof s.stdio);
+        s.console_fd = h.console_fd;
+        s.tty_rows = h.tty_rows;
+        s.tty_columns = h.tty_columns;
         s.netns_fd = h.netns_fd;
         s.userns_fd = h.userns_fd;
         memcpy(s.cgroup_procs, h.cgroup_procs, sizeof s.cgroup_procs);
@@ -360,6 +368,7 @@ static size_t spec_fd_fields(SetupSpec *spec, int *ret[static SETUP_SPEC_FDS_MAX
                 ret[n++] = &spec->err_pipe[i];
         for (size_t i = 0; i < 3; i++)
                 ret[n++] = &spec->stdio[i];
+        ret[n++] = &spec->console_fd;
         ret[n++] = &spec->netns_fd;
         ret[n++] = &spec->userns_fd;
         for (size_t i = 0; i < SETUP_CGROUP_PROCS_MAX; i++)

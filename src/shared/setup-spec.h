@@ -16,7 +16,7 @@
 
 #define SETUP_SPEC_MAX (16U * 1024 * 1024)
 #define SETUP_CGROUP_PROCS_MAX 3
-#define SETUP_SPEC_FDS_MAX 14 /* the fd fields below, sync_fd aside: 2 + 2 + 2 + 3 + 2 + 3 */
+#define SETUP_SPEC_FDS_MAX 15 /* the fd fields below, sync_fd aside: 2 + 2 + 2 + 3 + 1 + 2 + 3 */
 
 typedef struct SetupBind {
         const char *source, *destination;
@@ -28,6 +28,7 @@ typedef struct SetupSpec {
         int sync_fd, status_dir_fd, journal_fd;
         int out_pipe[2], err_pipe[2]; /* the app's stdout/stderr, for vessel-init to relay */
         int stdio[3];                 /* the client's fds for the app's stdin/stdout/stderr */
+        int console_fd;               /* the client's socket for the master of the app's terminal */
         int netns_fd;                 /* a network namespace to join (from the pool) */
         int userns_fd;                /* PrivateUsers: the container's user namespace */
         int cgroup_procs[SETUP_CGROUP_PROCS_MAX]; /* v1: cgroup.procs of cgroups to join, -1 when none */
@@ -36,6 +37,7 @@ typedef struct SetupSpec {
         bool new_netns;               /* the setup makes that new one (else it was made with the process) */
         bool read_only;
         bool cgroup_unified;
+        uint16_t tty_rows, tty_columns; /* the terminal's first size, with console_fd; 0: the kernel's */
 
         /* Network=bridge: eth0's address, given once vesseld has moved it in */
         bool has_address, ipv6;

@@ -65,3 +65,47 @@ bus_monitor_stop() {
     kill "$BUS_MONITOR_PID"
     wait "$BUS_MONITOR_PID" 2>/dev/null || true
 }
+
+# An interactive shell of the container's on a terminal, driven in tmux as a person would: typed
+# commands, a window resize (SIGWINCH), ^C for the container's process and not for vesselctl, the
+# exit status, and vesselctl's terminal as it was afterwards. COMMAND starts /bin/sh on a terminal
+# of the container's own (vesselctl shell NAME, vesselctl run -it IMAGE sh).
+interactive_shell_check() { # COMMAND
+    if ! command -v tmux >/dev/null; then
+        echo "note: no tmux here: the interactive session is not tested"
+        return 0
+    fi
+    local socket=vessel-test-$$ pane i
+    tm() { tmux -L "$socket" "$@"; }
+    wait_pane() { # grep -E PATTERN: until the pane shows it (10 s), else fail showing the pane
+        for ((i = 0; i < 200; i++)); do
+            tm capture-pane -p -t s | grep -qE -- "$1" && return 0
+            sleep 0.05
+        done
+        fail "tmux pane never showed '$1':"$'\n'"$(tm capture-pane -p -t s)"
+    }
+    on_exit sh -c "tmux -L $socket kill-server 2>/dev/null || true"
+    TERM=xterm tm new-session -d -s s -x 100 -y 30 \
+        "$1; echo EXIT=\$?; stty -a | tr ' ;' '\n\n' | grep -xE 'icanon|echo|isig|opost' | sort | tr '\n' ' ' | sed 's/^/TTY: /'; echo; sleep 60"
+    wait_pane '^/ #'
+    tm send-keys -t s 'echo typed-$((6*7)); stty size; tty' Enter
+    wait_pane '^30 100$'
+    tm resize-window -t s -x 120 -y 40
+    sleep 0.3
+    tm send-keys -t s 'stty size' Enter
+    wait_pane '^40 120$'
+    tm send-keys -t s 'sleep 100; echo after-sleep' Enter
+    sleep 0.5
+    tm send-keys -t s C-c
+    wait_pane '\^C'
+    tm send-keys -t s 'echo still-here; exit 7' Enter
+    wait_pane '^TTY: '
+    pane=$(tm capture-pane -p -t s)
+    assert_contains "$pane" "typed-42" "typed command"
+    assert_contains "$pane" "/dev/pts/0" "shell's tty"
+    assert_contains "$pane" "still-here" "^C interrupted the container's sleep, not the session"
+    ! grep -qx after-sleep <<<"$pane" || fail "sleep was not interrupted: $pane"
+    grep -q '^EXIT=7$' <<<"$pane" || fail "shell exit status: $pane"
+    assert_contains "$pane" "TTY: echo icanon isig opost" "terminal restored (cooked mode again)"
+    tm kill-server
+}

@@ -25,7 +25,7 @@ static SetupSpec sample(void) {
         SetupSpec s = {
                 .sync_fd = 3, .status_dir_fd = 4, .journal_fd = -1,
                 .out_pipe = { 5, 6 }, .err_pipe = { 7, 8 }, .stdio = { -1, 9, -1 },
-                .netns_fd = 10, .userns_fd = -1,
+                .console_fd = 11, .tty_rows = 30, .tty_columns = 100, .netns_fd = 10, .userns_fd = -1,
                 .read_only = true, .cgroup_unified = false, .host_network = false, .new_netns = true,
                 .has_address = true, .ipv6 = true, .prefixlen = 24,
                 .rundir = "/run/vessel/containers/abc", .root = "/run/vessel/containers/abc/root",
@@ -65,6 +65,9 @@ Test(setup_spec, round_trip_keeps_every_field) {
         cr_assert(eq(int, out.err_pipe[0], 7));
         cr_assert(eq(int, out.stdio[0], -1));
         cr_assert(eq(int, out.stdio[1], 9));
+        cr_assert(eq(int, out.console_fd, 11));
+        cr_assert(eq(u16, out.tty_rows, 30));
+        cr_assert(eq(u16, out.tty_columns, 100));
         cr_assert(eq(int, out.netns_fd, 10));
         cr_assert(eq(int, out.userns_fd, -1));
         cr_assert(out.read_only && !out.cgroup_unified && !out.host_network && out.has_address && out.ipv6 && out.new_netns);
@@ -192,14 +195,16 @@ Test(setup_spec, fds_travel_by_index_and_come_back) {
         in.cgroup_procs[0] = 40;
         in.cgroup_procs[1] = in.cgroup_procs[2] = -1;
         n = setup_spec_fds_collect(&in, fds);
-        /* 4, 5, 6, 7, 8, 9, 10, 40 in field order; the -1s stay -1 */
-        cr_assert(eq(sz, n, 8));
+        /* 4, 5, 6, 7, 8, 9, 11, 10, 40 in field order; the -1s stay -1 */
+        cr_assert(eq(sz, n, 9));
         cr_assert(eq(int, fds[0], 4));
-        cr_assert(eq(int, fds[7], 40));
+        cr_assert(eq(int, fds[6], 11));
+        cr_assert(eq(int, fds[8], 40));
         cr_assert(eq(int, in.status_dir_fd, 0));
         cr_assert(eq(int, in.journal_fd, -1));
         cr_assert(eq(int, in.stdio[0], -1));
-        cr_assert(eq(int, in.cgroup_procs[0], 7));
+        cr_assert(eq(int, in.console_fd, 6));
+        cr_assert(eq(int, in.cgroup_procs[0], 8));
         cr_assert(eq(int, in.sync_fd, 3)); /* not one of them: it is the socket they travel on */
 
         serialize(&in, &data, &size);
@@ -213,8 +218,9 @@ Test(setup_spec, fds_travel_by_index_and_come_back) {
         cr_assert(eq(int, out.err_pipe[0], 103));
         cr_assert(eq(int, out.err_pipe[1], 104));
         cr_assert(eq(int, out.stdio[1], 105));
-        cr_assert(eq(int, out.netns_fd, 106));
-        cr_assert(eq(int, out.cgroup_procs[0], 107));
+        cr_assert(eq(int, out.console_fd, 106));
+        cr_assert(eq(int, out.netns_fd, 107));
+        cr_assert(eq(int, out.cgroup_procs[0], 108));
         cr_assert(eq(int, out.journal_fd, -1));
         cr_assert(eq(int, out.userns_fd, -1));
         cr_assert(eq(int, out.cgroup_procs[2], -1));
