@@ -236,7 +236,7 @@ static void child_mount_api_filesystems(SetupSpec *a, int root_fd) {
                 (void) fchmodat(dev_fd, nodes[i].name, 0666, 0); /* umask */
         }
         child_mount_at(a, root_fd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                       "newinstance,ptmxmode=0666,mode=620,gid=5");
+                       "newinstance,ptmxmode=0666,mode=620,gid=" XSTRINGIFY(TTY_GID));
         (void) symlinkat("pts/ptmx", dev_fd, "ptmx");
         child_mount_at(a, root_fd, "dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
         {
@@ -572,6 +572,10 @@ static int setup_console(SetupSpec *a) {
                 struct winsize ws = { .ws_row = a->tty_rows, .ws_col = a->tty_columns };
                 (void) ioctl(slave, TIOCSWINSZ, &ws);
         }
+        /* PrivateUsers: root's and the tty group's in the container, as a pty opened there would be */
+        if (a->userns_fd >= 0 && a->uid_base > 0)
+                CHILD_CHECK(STEP_SETUP, fchown(slave, a->uid_base, a->uid_base + TTY_GID),
+                            "Failed to give the terminal to the container's root: %m");
         (void) ioctl(master, TIOCGPTN, &number);
         snprintf(path, sizeof path, "/dev/pts/%u", number);
 

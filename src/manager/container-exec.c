@@ -264,6 +264,10 @@ _noreturn_ static void exec_process(int sync_fd, Container *c, AppParams *p, boo
                         struct winsize ws = { .ws_row = p->tty_rows, .ws_col = p->tty_columns };
                         (void) ioctl(slave, TIOCSWINSZ, &ws);
                 }
+                /* PrivateUsers: root's and the tty group's in the container, as a pty opened there
+                 * would be */
+                if (c->uid_base > 0 && fchown(slave, c->uid_base, c->uid_base + TTY_GID) < 0)
+                        child_fail(sync_fd, STEP_SETUP, errno, "Failed to give the pty to the container's root: %m");
                 p->stdio[0] = p->stdio[1] = p->stdio[2] = slave;
                 p->setsid = false;
                 p->report_exec_on_stderr = true; /* the caller reads the terminal */

@@ -878,6 +878,7 @@ static int spawn_send_spec(Container *c, const char *rundir, const char *statedi
                 .console_fd = c->settings.console_fd,
                 .tty_rows = c->settings.tty_rows,
                 .tty_columns = c->settings.tty_columns,
+                .uid_base = c->uid_base,
                 .netns_fd = netns_fd,
                 .userns_fd = c->userns_fd,
                 .cgroup_procs = { own[0], own[1], own[2] },

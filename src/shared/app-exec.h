@@ -11,6 +11,9 @@
 
 #include "macro.h"
 
+/* The tty group of most images (Debian's, busybox's), as the container's devpts gives its ptys. */
+#define TTY_GID 5
+
 /* What a container gives every process that runs in it. */
 typedef struct AppDefaults {
         const char *hostname;          /* HOSTNAME= */

@@ -27,6 +27,7 @@ typedef struct SpecHeader {
                 userns_fd;
         int32_t cgroup_procs[SETUP_CGROUP_PROCS_MAX];
         uint16_t tty_rows, tty_columns;
+        uint32_t uid_base;
         uint32_t prefixlen;
         struct in_addr address, gateway;
         struct in6_addr address6, gateway6;
@@ -112,6 +113,7 @@ int setup_spec_serialize(const SetupSpec *spec, void **ret, size_t *ret_size) {
                 .console_fd = spec->console_fd,
                 .tty_rows = spec->tty_rows,
                 .tty_columns = spec->tty_columns,
+                .uid_base = spec->uid_base,
                 .netns_fd = spec->netns_fd,
                 .userns_fd = spec->userns_fd,
                 .cgroup_procs = { spec->cgroup_procs[0], spec->cgroup_procs[1], spec->cgroup_procs[2] },
@@ -268,6 +270,7 @@ int setup_spec_parse(void *buffer, size_t size, SetupSpec *ret) {
         s.console_fd = h.console_fd;
         s.tty_rows = h.tty_rows;
         s.tty_columns = h.tty_columns;
+        s.uid_base = h.uid_base;
         s.netns_fd = h.netns_fd;
         s.userns_fd = h.userns_fd;
         memcpy(s.cgroup_procs, h.cgroup_procs, sizeof s.cgroup_procs);

@@ -38,6 +38,7 @@ typedef struct SetupSpec {
         bool read_only;
         bool cgroup_unified;
         uint16_t tty_rows, tty_columns; /* the terminal's first size, with console_fd; 0: the kernel's */
+        uint32_t uid_base;            /* PrivateUsers: the host uid (and gid) of the container's root */
 
         /* Network=bridge: eth0's address, given once vesseld has moved it in */
         bool has_address, ipv6;

@@ -35,12 +35,13 @@ assert_eq vt220 "${lines[3]}" "our TERM"
 [ "${lines[4]}" -gt 0 ] || fail "no controlling terminal (tty_nr ${lines[4]})"
 
 # in a user namespace too (the app enters it after the terminal was made)
-xrun script -qec "vesselctl run -t --rm --network=none --private-users=yes $IMAGE sh -c 'tty; id -u; cut -d\" \" -f7 /proc/self/stat'" /dev/null
+xrun script -qec "vesselctl run -t --rm --network=none --private-users=yes $IMAGE sh -c 'tty; id -u; cut -d\" \" -f7 /proc/self/stat; stat -c %u:%g /dev/pts/0'" /dev/null
 assert_eq 0 "$rc" "PrivateUsers exit status"
 mapfile -t lines <<<"$out"
 assert_eq /dev/pts/0 "${lines[0]:-}" "PrivateUsers: the container's pty"
 assert_eq 0 "${lines[1]:-}" "PrivateUsers: root of its namespace"
 [ "${lines[2]:-0}" -gt 0 ] || fail "PrivateUsers: no controlling terminal"
+assert_eq 0:5 "${lines[3]:-}" "PrivateUsers: the terminal is root's and the tty group's in the container"
 
 # -e TERM=... wins over ours
 TERM=vt220 xrun script -qec "vesselctl run -t --rm --network=none -e TERM=dumb $IMAGE sh -c 'echo \$TERM'" /dev/null

@@ -20,6 +20,9 @@ assert_eq 0 "$(echo "$out" | sed -n 3p)" "root inside"
 assert_contains "$out" "0:0 /bin/busybox" "image files owned by the container's root inside"
 assert_contains "$out" "0 /mine" "a new file is root's inside"
 assert_contains "$out" $'CapEff:\t00000000a80425fb' "capabilities stay the default set in the user namespace"
+# exec -t: its pty is root's and the tty group's inside, as one opened there would be
+out=$(script -qec "vesselctl exec -t us1 sh -c 'stat -c %u:%g \$(tty)'" /dev/null </dev/null | tr -d '\r')
+assert_eq 0:5 "$out" "exec -t's pty in the user namespace"
 # on the host: the app runs as the base uid, its file belongs to it, the image still to root
 app=$(pgrep -P "$(vprop us1 Leader)" | head -1)
 assert_eq "$base" "$(stat -c %u /proc/"$app")" "the app's host uid"

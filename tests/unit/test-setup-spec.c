@@ -25,7 +25,7 @@ static SetupSpec sample(void) {
         SetupSpec s = {
                 .sync_fd = 3, .status_dir_fd = 4, .journal_fd = -1,
                 .out_pipe = { 5, 6 }, .err_pipe = { 7, 8 }, .stdio = { -1, 9, -1 },
-                .console_fd = 11, .tty_rows = 30, .tty_columns = 100, .netns_fd = 10, .userns_fd = -1,
+                .console_fd = 11, .tty_rows = 30, .tty_columns = 100, .uid_base = 524288, .netns_fd = 10, .userns_fd = -1,
                 .read_only = true, .cgroup_unified = false, .host_network = false, .new_netns = true,
                 .has_address = true, .ipv6 = true, .prefixlen = 24,
                 .rundir = "/run/vessel/containers/abc", .root = "/run/vessel/containers/abc/root",
@@ -68,6 +68,7 @@ Test(setup_spec, round_trip_keeps_every_field) {
         cr_assert(eq(int, out.console_fd, 11));
         cr_assert(eq(u16, out.tty_rows, 30));
         cr_assert(eq(u16, out.tty_columns, 100));
+        cr_assert(eq(u32, out.uid_base, 524288));
         cr_assert(eq(int, out.netns_fd, 10));
         cr_assert(eq(int, out.userns_fd, -1));
         cr_assert(out.read_only && !out.cgroup_unified && !out.host_network && out.has_address && out.ipv6 && out.new_netns);
