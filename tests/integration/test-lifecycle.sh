@@ -38,6 +38,10 @@ assert_fails vcall GetContainer s x
 # start, wait: exit status and output in the journal
 vcall StartContainer s lc1 >/dev/null
 assert_eq "ii 7 0" "$(vcall WaitContainer s lc1)" "exit status"
+# vesselctl wait prints it and exits with it, as the shell's wait does
+rc=0
+out=$(vesselctl wait lc1) || rc=$?
+assert_eq "7 7" "$out $rc" "vesselctl wait: output and exit code"
 assert_eq exited "$(vstate lc1)" "state after exit"
 assert_eq 7 "$(vprop lc1 ExitStatus)" "ExitStatus"
 [ "$(vprop lc1 FinishedTimestamp)" -ge "$(vprop lc1 StartedTimestamp)" ] || fail "timestamps out of order"
