@@ -59,10 +59,16 @@ static const int pty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, S
  * not wait forever */
 #define PTY_STATUS_WAIT_USEC (3 * USEC_PER_SEC)
 
-static void pty_resize(PtyRelay *c) {
-        struct winsize ws = {};
+/* Our terminal's window size, from stdout or else stdin; false when neither is a terminal. */
+static bool terminal_winsize(struct winsize *ret) {
+        *ret = (struct winsize) {};
+        return ioctl(STDOUT_FILENO, TIOCGWINSZ, ret) >= 0 || ioctl(STDIN_FILENO, TIOCGWINSZ, ret) >= 0;
+}
 
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+static void pty_resize(PtyRelay *c) {
+        struct winsize ws;
+
+        if (!terminal_winsize(&ws))
                 return;
         if (ws.ws_row == 0 && ws.ws_col == 0)
                 return;
@@ -344,9 +350,9 @@ int pty_relay_init(PtyRelay *c, sd_event *event) {
 }
 
 void pty_terminal_size(uint16_t *ret_rows, uint16_t *ret_columns) {
-        struct winsize ws = {};
+        struct winsize ws;
 
-        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+        if (!terminal_winsize(&ws))
                 ws = (struct winsize) {};
         *ret_rows = ws.ws_row;
         *ret_columns = ws.ws_col;

@@ -10,13 +10,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <systemd/sd-event.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "ctl-bus.h"
@@ -150,7 +147,6 @@ static int exec_pipe(const char *name, char **argv) {
         }
         return exec_exit_code(status);
 }
-
 
 /* ---- with a terminal -------------------------------------------------------------------------- */
 

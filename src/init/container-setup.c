@@ -559,23 +559,11 @@ static void setup_receive_spec(int sync_fd, SetupSpec *ret) {
  * the other side, for the app's stdio. */
 static int setup_console(SetupSpec *a) {
         _cleanup_close_ int master = -EBADF;
-        int slave, unlock = 0;
         unsigned number = 0;
         char path[32];
+        int slave;
 
-        CHILD_CHECK(STEP_SETUP, master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC),
-                    "Failed to open the container's /dev/pts/ptmx: %m");
-        CHILD_CHECK(STEP_SETUP, ioctl(master, TIOCSPTLCK, &unlock), "Failed to unlock the terminal: %m");
-        CHILD_CHECK(STEP_SETUP, slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC),
-                    "Failed to open the terminal: %m");
-        if (a->tty_rows > 0 && a->tty_columns > 0) {
-                struct winsize ws = { .ws_row = a->tty_rows, .ws_col = a->tty_columns };
-                (void) ioctl(slave, TIOCSWINSZ, &ws);
-        }
-        /* PrivateUsers: root's and the tty group's in the container, as a pty opened there would be */
-        if (a->userns_fd >= 0 && a->uid_base > 0)
-                CHILD_CHECK(STEP_SETUP, fchown(slave, a->uid_base, a->uid_base + TTY_GID),
-                            "Failed to give the terminal to the container's root: %m");
+        slave = child_open_pty(a->sync_fd, a->tty_rows, a->tty_columns, a->uid_base, &master);
         (void) ioctl(master, TIOCGPTN, &number);
         snprintf(path, sizeof path, "/dev/pts/%u", number);
 

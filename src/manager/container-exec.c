@@ -240,34 +240,16 @@ static int join_cgroups(Container *c) {
 _noreturn_ static void exec_process(int sync_fd, Container *c, AppParams *p, bool pty) {
         if (pty) {
                 /* (4) a pty of the container's own devpts instance, never one of the host */
-                int master, slave;
                 SyncMessage msg = { .step = EXEC_MSG_PTY };
-                int unlock = 0;
+                int master, slave;
 
-                master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (master < 0)
-                        master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (master < 0)
-                        child_fail(sync_fd, STEP_SETUP, errno, "Failed to open the container's /dev/ptmx: %m");
-                if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
-                        child_fail(sync_fd, STEP_SETUP, errno, "Failed to unlock the pty: %m");
-                slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (slave < 0)
-                        child_fail(sync_fd, STEP_SETUP, errno, "Failed to open the pty: %m");
+                slave = child_open_pty(sync_fd, p->tty_rows, p->tty_columns, c->uid_base, &master);
                 int k = sync_send(sync_fd, &msg, &master, 1);
                 if (k < 0)
                         child_fail(sync_fd, STEP_SETUP, k, "Failed to pass the pty: %m");
                 safe_close(master);
                 if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
                         child_fail(sync_fd, STEP_SETUP, errno, "Failed to make the pty the controlling terminal: %m");
-                if (p->tty_rows > 0 && p->tty_columns > 0) {
-                        struct winsize ws = { .ws_row = p->tty_rows, .ws_col = p->tty_columns };
-                        (void) ioctl(slave, TIOCSWINSZ, &ws);
-                }
-                /* PrivateUsers: root's and the tty group's in the container, as a pty opened there
-                 * would be */
-                if (c->uid_base > 0 && fchown(slave, c->uid_base, c->uid_base + TTY_GID) < 0)
-                        child_fail(sync_fd, STEP_SETUP, errno, "Failed to give the pty to the container's root: %m");
                 p->stdio[0] = p->stdio[1] = p->stdio[2] = slave;
                 p->setsid = false;
                 p->report_exec_on_stderr = true; /* the caller reads the terminal */

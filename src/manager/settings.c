@@ -714,13 +714,13 @@ int settings_parse_bus(Settings *s, sd_bus_message *m, SettingsContext context, 
         if (r < 0)
                 return r;
 
-        /* ports are forwarded to the container's address on the bridge: without one they would
-         * silently lead nowhere */
         /* the terminal is the app's stdin, stdout and stderr: no room for other ones */
         if (s->console_fd >= 0 && (s->stdin_fd >= 0 || s->stdout_fd >= 0 || s->stderr_fd >= 0))
                 return INVALID(error, "ConsoleSocketFileDescriptor",
                                "the terminal is the app's standard input, output and error; "
                                "Standard*FileDescriptor cannot come with it.");
+        /* ports are forwarded to the container's address on the bridge: without one they would
+         * silently lead nowhere */
         if (context == SETTINGS_CREATE && s->n_ports > 0 && s->network != NETWORK_BRIDGE)
                 return INVALID(error, "PublishPorts", "ports can only be published with Network=bridge, not %s.",
                                network_mode_to_string(s->network));

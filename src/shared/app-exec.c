@@ -61,6 +61,29 @@ static int capability_last(void) {
         return last;
 }
 
+int child_open_pty(int sync_fd, uint16_t rows, uint16_t columns, uint32_t uid_base, int *ret_master) {
+        int master, slave, unlock = 0;
+
+        master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "Failed to open the container's /dev/ptmx: %m");
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "Failed to unlock the pty: %m");
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "Failed to open the pty: %m");
+        if (rows > 0 && columns > 0) {
+                struct winsize ws = { .ws_row = rows, .ws_col = columns };
+                (void) ioctl(slave, TIOCSWINSZ, &ws);
+        }
+        if (uid_base > 0 && fchown(slave, uid_base, uid_base + TTY_GID) < 0)
+                child_fail(sync_fd, STEP_SETUP, errno, "Failed to give the pty to the container's root: %m");
+        *ret_master = master;
+        return slave;
+}
+
 void child_drop_bounding(int sync_fd, uint64_t keep) {
         int last = capability_last();
 

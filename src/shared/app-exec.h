@@ -38,6 +38,12 @@ typedef struct AppParams {
         uint16_t tty_rows, tty_columns;
 } AppParams;
 
+/* A pty of the container's own devpts (its /dev/pts/ptmx, we being in its mount namespace), unlocked,
+ * with the given size (0: the kernel's) and, where uid_base is not 0 (PrivateUsers), owned by the
+ * container's root and tty group as one opened inside would be. The master goes to *ret_master; the
+ * other side is returned; both close-on-exec. Failures end us through child_fail(). */
+int child_open_pty(int sync_fd, uint16_t rows, uint16_t columns, uint32_t uid_base, int *ret_master);
+
 /* Keeps only these capabilities in the bounding set. */
 void child_drop_bounding(int sync_fd, uint64_t keep);
 
