@@ -76,7 +76,7 @@ assert_contains "$out" "/nowhere" "bad working directory message"
 wait_until 10 gone tt3
 
 # a signal to vesselctl hangs the terminal up: the app (its session leader) gets SIGHUP
-script -qec "vesselctl run -t --name tt4 --network=none $IMAGE sleep 1000" /dev/null >/dev/null 2>&1 &
+script -qec "exec vesselctl run -t --name tt4 --network=none $IMAGE sleep 1000" /dev/null >/dev/null 2>&1 &
 sp=$!
 on_exit sh -c "kill $sp 2>/dev/null || true"
 wait_until 10 sh -c '[ "$(vesselctl show tt4 -p State --value 2>/dev/null)" = running ]'
