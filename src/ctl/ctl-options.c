@@ -723,6 +723,36 @@ const ContainerOptionDef *container_option_find(const char *long_name) {
         return NULL;
 }
 
+const ContainerOptionDef *container_option_find_typed(const char *arg, int short_name) {
+        size_t n;
+
+        if (short_name > 0 && short_name < 128) {
+                for (size_t i = 0; i < ELEMENTSOF(container_option_defs); i++)
+                        if (container_option_defs[i].short_name == short_name)
+                                return container_option_defs + i;
+                return NULL;
+        }
+        if (!arg || !startswith(arg, "--"))
+                return NULL;
+        arg += 2;
+        n = strcspn(arg, "=");
+        for (size_t i = 0; i < ELEMENTSOF(container_option_defs); i++)
+                if (strlen(container_option_defs[i].long_name) == n &&
+                    strncmp(container_option_defs[i].long_name, arg, n) == 0)
+                        return container_option_defs + i;
+        return NULL;
+}
+
+const char *option_scope_verbs(OptionScope scope) {
+        if (scope == OPTION_RUN)
+                return "run";
+        if (scope == OPTION_CREATE_RUN)
+                return "create and run";
+        if (scope == OPTION_ALL)
+                return "create, run and update";
+        return NULL;
+}
+
 int container_option_apply(ContainerOptions *o, const char *long_name, const char *value) {
         const ContainerOptionDef *d = container_option_find(long_name);
 

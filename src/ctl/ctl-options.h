@@ -99,6 +99,13 @@ extern const size_t container_option_defs_count;
 
 const ContainerOptionDef *container_option_find(const char *long_name);
 
+/* The option a user typed, for error messages: short_name as getopt's optopt (0 = a long option),
+ * else arg as typed ("--tty", "--memory=1G"). NULL if it is none of ours. */
+const ContainerOptionDef *container_option_find_typed(const char *arg, int short_name);
+
+/* The verbs a scope's options belong to, in words ("create and run"); NULL for another mask. */
+const char *option_scope_verbs(OptionScope scope);
+
 /* Parses one option by its long name ("memory", "publish"...). Returns -EINVAL/-ERANGE for a bad
  * value (the caller names it), -ENOENT for an unknown option, -ENOMEM. */
 int container_option_apply(ContainerOptions *o, const char *long_name, const char *value);

@@ -268,16 +268,31 @@ static const struct option common_options[] = {
         { "no-pager", no_argument, NULL, ARG_NO_PAGER },
 };
 
-static int log_getopt_error(int c, char *argv[]) {
+/* v = the verb whose options were parsed, NULL for the options before it */
+static int log_getopt_error(int c, char *argv[], const Verb *v) {
+        const ContainerOptionDef *d;
+        const char *typed = argv[optind - 1], *owners;
+        char short_form[3] = { '-', (char) optopt, 0 };
+
         /* opterr is off: our messages name the option as the user typed it */
         if (c == ':') {
-                if (optopt > 0 && optopt < 128 && argv[optind - 1][0] == '-' && argv[optind - 1][1] != '-')
+                if (optopt > 0 && optopt < 128 && typed[0] == '-' && typed[1] != '-')
                         return log_error_errno(-EINVAL, "Option '-%c' needs an argument.", optopt);
-                return log_error_errno(-EINVAL, "Option '%s' needs an argument.", argv[optind - 1]);
+                return log_error_errno(-EINVAL, "Option '%s' needs an argument.", typed);
         }
         if (optopt > 0 && optopt < 128)
-                return log_error_errno(-EINVAL, "Unknown option '-%c'.", optopt);
-        return log_error_errno(-EINVAL, "Unknown option '%s'.", argv[optind - 1]);
+                typed = short_form;
+
+        /* one of create/run/update's options given to another verb: say whose it is */
+        d = container_option_find_typed(typed, optopt);
+        owners = d ? option_scope_verbs(d->scope) : NULL;
+        if (v && owners)
+                return log_error_errno(-EINVAL, "Unknown option '%s' for %s: it is an option of %s.", typed,
+                                       v->name, owners);
+        if (owners)
+                return log_error_errno(-EINVAL, "Unknown option '%s' before the verb: it is an option of %s.",
+                                       typed, owners);
+        return log_error_errno(-EINVAL, "Unknown option '%s'.", typed);
 }
 
 static int apply_container_option(const ContainerOptionDef *d, const char *arg) {
@@ -349,7 +364,7 @@ static int parse_verb_argv(const Verb *v, int argc, char *argv[], int *ret_optin
                         break;
                 case ':':
                 case '?':
-                        return log_getopt_error(c, argv);
+                        return log_getopt_error(c, argv, v);
                 default:
                         d = v->container_scope ? container_option_from_getopt(c) : NULL;
                         if (d)
@@ -400,7 +415,7 @@ static int run(int argc, char *argv[]) {
                 case ARG_NO_PAGER:
                         break;
                 default:
-                        (void) log_getopt_error(c, argv);
+                        (void) log_getopt_error(c, argv, NULL);
                         return EXIT_USAGE;
                 }
 

@@ -93,6 +93,10 @@ assert_eq 2 "$rc" "-dt"
 assert_contains "$err" "attached run" "-dt message"
 xrun vesselctl run -t --restart=always "$IMAGE" true
 assert_eq 2 "$rc" "-t --restart"
+# and none for create: the message says whose option it is
+xrun vesselctl create -t "$IMAGE" true
+assert_eq 2 "$rc" "create -t"
+assert_contains "$err" "Unknown option '-t' for create: it is an option of run." "create -t message"
 
 # the daemon's checks: a stream socket, and no other stdio beside it (Debian's python3-dbus passes fds)
 mapfile -t msgs < <(/usr/bin/python3 - "$IMAGE" <<'EOF'

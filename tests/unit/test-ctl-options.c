@@ -522,6 +522,31 @@ Test(ctl_option_table, scopes_select_options) {
         cr_assert(eq(str, update_s, "m:"));
 }
 
+Test(ctl_option_table, finds_an_option_as_typed_and_names_its_verbs) {
+        const ContainerOptionDef *d;
+
+        d = container_option_find_typed("-t", 't');
+        cr_assert(not(eq(ptr, (void *) d, NULL)));
+        cr_assert(eq(str, (char *) d->long_name, "tty"));
+        cr_assert(eq(str, (char *) option_scope_verbs(d->scope), "run"));
+
+        d = container_option_find_typed("--memory=1G", 0);
+        cr_assert(not(eq(ptr, (void *) d, NULL)));
+        cr_assert(eq(str, (char *) d->long_name, "memory"));
+        cr_assert(eq(str, (char *) option_scope_verbs(d->scope), "create, run and update"));
+
+        d = container_option_find_typed("--name", 0);
+        cr_assert(eq(str, (char *) option_scope_verbs(d->scope), "create and run"));
+
+        /* a prefix is not the option, nor is an unknown one or a bare word */
+        cr_assert(eq(ptr, (void *) container_option_find_typed("--mem", 0), NULL));
+        cr_assert(eq(ptr, (void *) container_option_find_typed("--memoryx", 0), NULL));
+        cr_assert(eq(ptr, (void *) container_option_find_typed("-Z", 'Z'), NULL));
+        cr_assert(eq(ptr, (void *) container_option_find_typed("memory", 0), NULL));
+        cr_assert(eq(ptr, (void *) container_option_find_typed(NULL, 0), NULL));
+        cr_assert(eq(ptr, (void *) option_scope_verbs(OPTION_UPDATE), NULL));
+}
+
 /* ---- the settings message --------------------------------------------------------------------- */
 
 static sd_bus *bus;
