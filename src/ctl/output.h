@@ -5,15 +5,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fd-util.h"
 #include "macro.h"
 #include "parse-util.h"
 
 #include <json-c/json.h>
-
-static inline void fclosep(FILE **f) {
-        if (*f)
-                (void) fclose(*f);
-}
 
 static inline void json_object_putp(struct json_object **j) {
         if (*j)

@@ -10,6 +10,7 @@
 
 #include "ctl-bus.h"
 #include "ctl-pty.h"
+#include "fd-util.h"
 #include "log.h"
 #include "name-util.h"
 #include "output.h"
@@ -65,23 +66,15 @@ static int run_failed(RunContext *c) {
 
 static int on_console(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         RunContext *c = ASSERT_PTR(userdata);
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
         char path[64];
         struct iovec iov = { .iov_base = path, .iov_len = sizeof path };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
         int master = -EBADF, r;
+        size_t n_fds;
         ssize_t n;
 
-        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        n = recv_with_fds(fd, &iov, 1, &master, 1, &n_fds, MSG_DONTWAIT);
+        if (n == -EAGAIN)
                 return 0;
-        for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
-                if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-                    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-                        memcpy(&master, CMSG_DATA(cmsg), sizeof(int));
 
         /* one message, or the end: the start failed before the terminal, RunContainer says why */
         c->console_source = sd_event_source_disable_unref(c->console_source);

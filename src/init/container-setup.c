@@ -46,6 +46,7 @@
 
 #include "app-exec.h"
 #include "container-setup.h"
+#include "fd-util.h"
 #include "mount-compat.h"
 #include "netlink-raw.h"
 #include "setup-spec.h"
@@ -560,34 +561,19 @@ static void setup_receive_spec(int sync_fd, SetupSpec *ret) {
 static int setup_console(SetupSpec *a) {
         _cleanup_close_ int master = -EBADF;
         unsigned number = 0;
+        struct iovec iov;
         char path[32];
+        ssize_t n;
         int slave;
 
         slave = child_open_pty(a->sync_fd, a->tty_rows, a->tty_columns, a->uid_base, &master);
         (void) ioctl(master, TIOCGPTN, &number);
         snprintf(path, sizeof path, "/dev/pts/%u", number);
 
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = path, .iov_len = strlen(path) + 1 };
-        struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof control,
-        };
-        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-        ssize_t n;
-        do
-                n = sendmsg(a->console_fd, &mh, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        CHILD_CHECK(STEP_SETUP, n, "Failed to pass the terminal to the client: %m");
+        iov = (struct iovec) { .iov_base = path, .iov_len = strlen(path) + 1 };
+        n = send_with_fds(a->console_fd, &iov, 1, &master, 1, 0);
+        if (n < 0)
+                child_fail(a->sync_fd, STEP_SETUP, (int) -n, "Failed to pass the terminal to the client: %m");
         a->console_fd = safe_close(a->console_fd);
         return slave;
 }

@@ -81,16 +81,8 @@ static uint64_t now_usec(void) {
 }
 
 static int journal_send_memfd(int journal_fd, const struct iovec *iov, size_t n_iov) {
-        union {
-                struct cmsghdr cmsghdr;
-                uint8_t buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr mh = {
-                .msg_control = &control,
-                .msg_controllen = sizeof(control),
-        };
-        struct cmsghdr *cmsg;
         _cleanup_close_ int fd = -1;
+        ssize_t n;
 
         /* journald maps a fully sealed memfd as the entry, as sd_journal_sendv() sends big entries. */
         fd = memfd_create("vessel-init-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -106,16 +98,8 @@ static int journal_send_memfd(int journal_fd, const struct iovec *iov, size_t n_
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
                 return -errno;
 
-        cmsg = CMSG_FIRSTHDR(&mh);
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-
-        if (sendmsg(journal_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-                return -errno;
-
-        return 0;
+        n = send_with_fds(journal_fd, NULL, 0, &fd, 1, MSG_DONTWAIT);
+        return n < 0 ? (int) n : 0;
 }
 
 /* Returns 0 when sent, -EAGAIN when journald's queue is full, another -errno when it is gone or broken. */

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fd-util.h"
 #include "string-util.h"
@@ -237,4 +239,70 @@ int fd_set_nonblock(int fd, bool nonblock) {
                 return -errno;
         f = nonblock ? (f | O_NONBLOCK) : (f & ~O_NONBLOCK);
         return fcntl(fd, F_SETFL, f) < 0 ? -errno : 0;
+}
+
+typedef union FdsControl {
+        struct cmsghdr header;
+        char buf[CMSG_SPACE(sizeof(int) * FDS_MESSAGE_MAX)];
+} FdsControl;
+
+ssize_t send_with_fds(int sock, const struct iovec *iov, size_t n_iov, const int *fds, size_t n_fds, int flags) {
+        FdsControl control = {};
+        struct msghdr mh = { .msg_iov = (struct iovec *) iov, .msg_iovlen = n_iov };
+        ssize_t n;
+
+        if (n_fds > FDS_MESSAGE_MAX)
+                return -EINVAL;
+        if (n_fds > 0) {
+                struct cmsghdr *cm;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+        }
+        do
+                n = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : n;
+}
+
+ssize_t recv_with_fds(int sock, struct iovec *iov, size_t n_iov, int *fds, size_t max_fds, size_t *ret_n_fds,
+                      int flags) {
+        FdsControl control = {};
+        struct msghdr mh = {
+                .msg_iov = iov,
+                .msg_iovlen = n_iov,
+                .msg_control = &control,
+                .msg_controllen = sizeof control,
+        };
+        size_t n_fds = 0;
+        ssize_t n;
+
+        *ret_n_fds = 0;
+        do
+                n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                size_t k;
+                int in;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        memcpy(&in, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (n_fds < max_fds)
+                                fds[n_fds++] = in;
+                        else
+                                (void) close(in);
+                }
+        }
+        *ret_n_fds = n_fds;
+        return n;
 }

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "macro.h"
 
@@ -43,3 +44,14 @@ int fd_move_high(int fd);
 
 int fd_set_cloexec(int fd, bool cloexec);
 int fd_set_nonblock(int fd, bool nonblock);
+
+/* One message with fds attached (SCM_RIGHTS), on a unix socket. At most FDS_MESSAGE_MAX fds. */
+#define FDS_MESSAGE_MAX 16
+/* sendmsg() of iov with fds[0..n_fds) (none if n_fds is 0), flags as sendmsg()'s (MSG_NOSIGNAL is
+ * always added), retried on EINTR. Returns the bytes sent or -errno (-EINVAL for too many fds). */
+ssize_t send_with_fds(int sock, const struct iovec *iov, size_t n_iov, const int *fds, size_t n_fds, int flags);
+/* recvmsg() into iov, flags as recvmsg()'s (MSG_CMSG_CLOEXEC is always added), retried on EINTR.
+ * The fds that came go to fds[0..*ret_n_fds); any beyond max_fds are closed. Returns the bytes
+ * received (0 = end of stream) or -errno. */
+ssize_t recv_with_fds(int sock, struct iovec *iov, size_t n_iov, int *fds, size_t max_fds, size_t *ret_n_fds,
+                      int flags);

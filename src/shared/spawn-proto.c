@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "spawn-proto.h"
 
 static const char *const step_table[_STEP_MAX] = {
@@ -32,56 +33,22 @@ _noreturn_ _printf_(4, 5) void child_fail(int sync_fd, SpawnStep step, int error
         _exit(step == STEP_EXEC ? (abs(error) == ENOENT ? 127 : 126) : 125);
 }
 
+_Static_assert(SYNC_FDS_MAX <= FDS_MESSAGE_MAX, "a sync message's fds fit one message");
+
 int sync_send(int sync_fd, const SyncMessage *msg, const int *fds, size_t n_fds) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * SYNC_FDS_MAX)];
-        } control = {};
         struct iovec iov = { .iov_base = (void *) msg, .iov_len = sizeof *msg };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
 
-        if (n_fds > SYNC_FDS_MAX)
-                return -EINVAL;
-        if (n_fds > 0) {
-                struct cmsghdr *cm;
-
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-        }
-        return sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+        n = send_with_fds(sync_fd, &iov, 1, fds, n_fds, 0);
+        return n < 0 ? (int) n : 0;
 }
 
 ssize_t sync_recv(int sync_fd, int flags, SyncMessage *msg, int *fds, size_t max_fds, size_t *ret_n_fds) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * SYNC_FDS_MAX)];
-        } control = {};
         struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
-        size_t n_fds = 0;
         ssize_t n;
 
-        *ret_n_fds = 0;
-        n = recvmsg(sync_fd, &mh, flags | MSG_CMSG_CLOEXEC);
-        if (n < 0)
-                return -errno;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        int *in = (int *) CMSG_DATA(c);
-
-                        for (size_t i = 0; i < k; i++)
-                                if (n_fds < max_fds)
-                                        fds[n_fds++] = in[i];
-                                else
-                                        (void) close(in[i]);
-                }
-        msg->text[sizeof msg->text - 1] = 0;
-        *ret_n_fds = n_fds;
+        n = recv_with_fds(sync_fd, &iov, 1, fds, max_fds, ret_n_fds, flags);
+        if (n >= 0)
+                msg->text[sizeof msg->text - 1] = 0;
         return n;
 }

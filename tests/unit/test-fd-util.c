@@ -6,8 +6,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,4 +119,71 @@ Test(write_full, writes_everything_through_a_pipe) {
 
 Test(write_full, reports_a_closed_fd) {
         cr_assert(eq(int, write_full(-1, "x", 1), -EBADF));
+}
+
+/* send_with_fds(), recv_with_fds() */
+
+static bool same_file(int a, int b) {
+        struct stat sa, sb;
+
+        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+Test(send_with_fds, passes_payload_and_fds_close_on_exec) {
+        int sp[2], p[2], got[4] = { -1, -1, -1, -1 };
+        char buf[16] = {};
+        struct iovec out = { .iov_base = (void *) "hello", .iov_len = 6 }, in = { .iov_base = buf, .iov_len = sizeof buf };
+        size_t n_fds = 99;
+
+        cr_assert(eq(int, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0));
+        cr_assert(eq(int, pipe(p), 0));
+        cr_assert(eq(sz, (size_t) send_with_fds(sp[0], &out, 1, p, 2, 0), 6));
+        cr_assert(eq(sz, (size_t) recv_with_fds(sp[1], &in, 1, got, ELEMENTSOF(got), &n_fds, 0), 6));
+        cr_assert(eq(str, buf, "hello"));
+        cr_assert(eq(sz, n_fds, 2));
+        cr_assert(same_file(got[0], p[0]));
+        cr_assert(same_file(got[1], p[1]));
+        cr_assert(eq(int, fcntl(got[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC));
+        cr_assert(eq(int, got[2], -1));
+        for (int i = 0; i < 2; i++) {
+                close(got[i]);
+                close(p[i]);
+        }
+        close(sp[0]);
+        close(sp[1]);
+}
+
+Test(send_with_fds, closes_fds_beyond_room_and_reports_end) {
+        int sp[2], p[2], got = -1, before;
+        char c;
+        struct iovec out = { .iov_base = (void *) "x", .iov_len = 1 }, in = { .iov_base = &c, .iov_len = 1 };
+        size_t n_fds;
+
+        cr_assert(eq(int, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0));
+        cr_assert(eq(int, pipe(p), 0));
+        cr_assert(eq(sz, (size_t) send_with_fds(sp[0], &out, 1, p, 2, 0), 1));
+        close(p[1]);
+        /* the second fd (the pipe's write end) is closed on arrival: the read end sees EOF once ours is too */
+        cr_assert(eq(sz, (size_t) recv_with_fds(sp[1], &in, 1, &got, 1, &n_fds, 0), 1));
+        cr_assert(eq(sz, n_fds, 1));
+        before = fcntl(p[0], F_SETFL, O_NONBLOCK);
+        cr_assert(eq(int, before, 0));
+        cr_assert(eq(sz, (size_t) read(p[0], &c, 1), 0));
+        close(got);
+        close(p[0]);
+
+        /* nothing waiting: -EAGAIN with MSG_DONTWAIT; the peer gone: 0 */
+        cr_assert(eq(sz, (size_t) recv_with_fds(sp[1], &in, 1, &got, 1, &n_fds, MSG_DONTWAIT), (size_t) -EAGAIN));
+        close(sp[0]);
+        cr_assert(eq(sz, (size_t) recv_with_fds(sp[1], &in, 1, &got, 1, &n_fds, 0), 0));
+        cr_assert(eq(sz, n_fds, 0));
+        close(sp[1]);
+}
+
+Test(send_with_fds, refuses_too_many_fds_and_a_closed_socket) {
+        int fds[FDS_MESSAGE_MAX + 1] = {};
+        struct iovec out = { .iov_base = (void *) "x", .iov_len = 1 };
+
+        cr_assert(eq(sz, (size_t) send_with_fds(0, &out, 1, fds, ELEMENTSOF(fds), 0), (size_t) -EINVAL));
+        cr_assert(eq(sz, (size_t) send_with_fds(-1, &out, 1, NULL, 0, 0), (size_t) -EBADF));
 }
