@@ -12,7 +12,7 @@ xcleanup() { # bounded: a container stuck by vesseld's exec race must not hang u
     timeout 20 busctl --timeout=15 call io.vessel1 /io/vessel1 io.vessel1.Manager RemoveContainer sb "$1" true \
         >/dev/null 2>&1 || true
 }
-for n in lg1 lg2 lg3; do xcleanup $n; on_exit xcleanup $n; done
+for n in lg1 lg2 lg3 lg4; do xcleanup $n; on_exit xcleanup $n; done
 
 vrun() { vesselctl run -d --network none --name "$@" >/dev/null; }
 
@@ -129,6 +129,14 @@ assert_contains "$st" " later-err" "status: last log line"
 # after vesseld restarted (the container lives on, re-adopted)
 systemctl restart vesseld
 assert_eq $'first-line\nlater-line\nlater-err' "$(vesselctl logs lg3 2>&1)" "after vesseld restarted"
+
+# ---- a long line: journal entries of 48 KiB at most, nothing lost -----------------------------
+
+vrun lg4 "$IMAGE" sh -c 'head -c 100000 /dev/zero | tr "\0" a; echo; echo after-long'
+vesselctl wait lg4 >/dev/null
+wait_log lg4 '^after-long$'
+assert_eq $'49152\n49152\n1696\n10' "$(vesselctl logs -o cat lg4 | awk '{ print length($0) }')" "a 100000-byte line in chunks"
+assert_eq "" "$(vesselctl logs -o cat lg4 | head -n 3 | tr -d 'a\n')" "the long line's bytes"
 
 # ---- removed, and a name used again -------------------------------------------------------------
 
