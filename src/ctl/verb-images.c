@@ -361,6 +361,9 @@ int verb_images(int argc, char *argv[]) {
         return table_print(table, stdout);
 }
 
+/* image-status's keys, right-aligned: the longest is ImportedTimestamp */
+#define IMAGE_KEY_WIDTH 17
+
 static int print_strv_property(sd_bus_message *reply, const char *label) {
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *s = NULL;
@@ -370,7 +373,7 @@ static int print_strv_property(sd_bus_message *reply, const char *label) {
         if (r < 0)
                 return r;
         s = format_command_line(l);
-        printf("%16s: %s\n", label, isempty(s) ? "-" : s);
+        printf("%*s: %s\n", IMAGE_KEY_WIDTH, label, isempty(s) ? "-" : s);
         return 0;
 }
 
@@ -415,16 +418,16 @@ int verb_image_status(int argc, char *argv[]) {
                         const char *s;
                         r = sd_bus_message_read(props, "s", &s);
                         if (r >= 0)
-                                printf("%16s: %s\n", key, isempty(s) ? "-" : s);
+                                printf("%*s: %s\n", IMAGE_KEY_WIDTH, key, isempty(s) ? "-" : s);
                 } else if (streq(contents, "t")) {
                         uint64_t t;
                         char buf[FORMAT_TIMESTAMP_MAX];
                         r = sd_bus_message_read(props, "t", &t);
                         if (r >= 0) {
                                 if (streq(key, "Size"))
-                                        printf("%16s: %s\n", key, format_bytes(buf, sizeof buf, t));
+                                        printf("%*s: %s\n", IMAGE_KEY_WIDTH, key, format_bytes(buf, sizeof buf, t));
                                 else
-                                        printf("%16s: %s\n", key, strna(format_timestamp(buf, sizeof buf, t)));
+                                        printf("%*s: %s\n", IMAGE_KEY_WIDTH, key, strna(format_timestamp(buf, sizeof buf, t)));
                         }
                 } else if (streq(contents, "as"))
                         r = print_strv_property(props, key);
@@ -433,9 +436,11 @@ int verb_image_status(int argc, char *argv[]) {
                         bool first = true;
                         r = sd_bus_message_enter_container(props, 'a', "(ss)");
                         while (r >= 0 && (r = sd_bus_message_read(props, "(ss)", &k, &v)) > 0) {
-                                printf("%16s: %s=%s\n", first ? key : "", k, v);
+                                printf("%*s: %s=%s\n", IMAGE_KEY_WIDTH, first ? key : "", k, v);
                                 first = false;
                         }
+                        if (r >= 0 && first)
+                                printf("%*s: -\n", IMAGE_KEY_WIDTH, key);
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(props);
                 } else

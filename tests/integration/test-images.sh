@@ -55,6 +55,12 @@ compare_with_umoci img/oci:latest "$FIX/U/rootfs"
 out=$(vesselctl image-status img/oci)
 assert_contains "$out" "Entrypoint: /bin/sh" "entrypoint shown"
 assert_contains "$out" "Command: -c 'echo hi from image'" "command shown"
+assert_contains "$out" "           Labels: vessel.test=yes" "labels shown"
+assert_eq 1 "$(awk '{ print index($0, ":") }' <<<"$out" | sort -u | wc -l)" "one column of keys: $out"
+# a plain tarball has no config: dashes, no key left out
+out=$(vesselctl image-status img/tar:gz)
+assert_contains "$out" "           Labels: -" "no labels: a dash"
+assert_contains "$out" "       Entrypoint: -" "no entrypoint: a dash"
 out=$(vesselctl images)
 assert_contains "$out" "img/oci:latest" "images lists it"
 out=$(vesselctl images --json)
