@@ -51,7 +51,9 @@ int parse_image_option(int c, const char *arg) {
 void help_image_import(void) {
         printf("     --ref=REF                    The image of a layout or archive that holds several\n"
                "                                  (a tag; default: latest)\n"
-               "     --format=FMT                 auto (default), tar, oci, oci-archive, docker-archive\n"
+               "     --format=FMT                 auto (default), tar, oci, oci-archive, docker-archive;\n"
+               "                                  a directory is an OCI layout when it has an oci-layout\n"
+               "                                  file, else a root file system (tar)\n"
                "  -f --force                      Replace an image of the same name\n");
 }
 

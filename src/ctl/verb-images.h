@@ -29,7 +29,8 @@ int verb_df(int argc, char *argv[]);
 #define IMAGE_VERBS                                                                                            \
         { "images", 0, 0, 0, "[--json]", "List images", NULL, NULL, 0, NULL, help_image_list, verb_images },    \
         { "import", 1, 2, 0, "[--ref=REF] [--format=FMT] [--force] FILE|DIR|- [NAME]",                          \
-          "Import an image (OCI layout, oci-archive, docker-archive, rootfs tarball)", image_import_options,    \
+          "Import an image (OCI layout, oci-archive, docker-archive, rootfs tarball or directory)",            \
+          image_import_options,                                                                                \
           "f", 0, parse_image_option, help_image_import, verb_import },                                         \
         { "export", 2, 2, 0, "[--format=FMT] IMAGE|CONTAINER FILE|-", "Export an image or a container's root",  \
           image_export_options, NULL, 0, parse_image_option, help_image_export, verb_export },                  \

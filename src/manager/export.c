@@ -212,6 +212,8 @@ typedef struct Export {
         int blobs_fd;
         char *buf;
         Hashmap *links; /* tar: the first path of each inode with several links */
+        dev_t root_dev;  /* with one_file_system: other file systems' mount points are kept empty */
+        bool one_file_system;
 } Export;
 
 static void export_done(Export *e) {
@@ -1003,6 +1005,8 @@ static int export_tree(Export *e, int dir_fd, const char *path) {
                                 return r;
                         continue;
                 }
+                if (e->one_file_system && st.st_dev != e->root_dev)
+                        continue; /* a mount point: the directory, not what is mounted there */
                 sub = openat(dir_fd, *name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0)
                         return transfer_worker_error(e->t, -errno, "Failed to open the directory %s: %m",
@@ -1014,27 +1018,36 @@ static int export_tree(Export *e, int dir_fd, const char *path) {
         return 0;
 }
 
+static int export_root_tree(Export *e, int root_fd);
+
 static int export_rootfs(Export *e) {
         _cleanup_close_ int root_fd = -EBADF;
-        struct archive_entry *entry;
-        struct stat st;
-        int r;
 
         e->total = e->req->size_hint;
         if (e->req->upper)
                 e->total += image_store_du(AT_FDCWD, e->req->upper);
         export_progress(e, true);
 
-        e->links = hashmap_new();
-        if (!e->links)
-                return -ENOMEM;
         root_fd = overlay_open(e);
         if (root_fd < 0)
                 return root_fd;
+        return export_root_tree(e, root_fd);
+}
+
+/* The tree under root_fd, the root first. */
+static int export_root_tree(Export *e, int root_fd) {
+        struct archive_entry *entry;
+        struct stat st;
+        int r;
+
+        e->links = hashmap_new();
+        if (!e->links)
+                return -ENOMEM;
 
         /* the root itself first, for its mode and owner, as `tar -C root .` writes it */
         if (fstat(root_fd, &st) < 0)
                 return transfer_worker_error(e->t, -errno, "Failed to stat the root: %m");
+        e->root_dev = st.st_dev;
         entry = archive_entry_new();
         if (!entry)
                 return -ENOMEM;
@@ -1054,6 +1067,22 @@ static int export_rootfs(Export *e) {
         if (r < 0)
                 return r;
         return export_close_archive(e);
+}
+
+int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint) {
+        ExportRequest req = { .fd = out_fd, .format = EXPORT_TAR, .size_hint = size_hint };
+        _cleanup_(export_done) Export e = { .t = t, .req = &req, .blobs_fd = -EBADF, .one_file_system = true };
+        int r;
+
+        e.total = size_hint;
+        e.buf = malloc(BUFFER_SIZE);
+        if (!e.buf)
+                return -ENOMEM;
+        r = export_open_archive(&e);
+        if (r < 0)
+                return r;
+        export_progress(&e, true);
+        return export_root_tree(&e, root_fd);
 }
 
 /* The worker holds only what it needs: another client's pipe, inherited by accident, would not see

@@ -61,6 +61,13 @@ int export_request_for_container(Container *c, ExportRequest **ret, sd_bus_error
 /* In the worker. */
 int export_work(Transfer *t, void *userdata);
 
+/* In an import's worker: the tree under root_fd (a root file system directory) as a tar to out_fd,
+ * as `tar --one-file-system -C DIR -c .` writes it, names sorted (the same tree makes the same
+ * archive), symlinks never followed, ids and xattrs as they are, sockets left out, and other file
+ * systems' mount points kept as empty directories. Progress goes to t over size_hint. Errors are
+ * reported on t too. */
+int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint);
+
 /* pure helpers (tests/unit/test-export.c) */
 
 /* docker's full form of an image name, as containerd's io.containerd.image.name wants it:

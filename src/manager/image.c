@@ -17,6 +17,7 @@
 #include "bus-util.h"
 #include "container.h"
 #include "fd-util.h"
+#include "export.h"
 #include "image.h"
 #include "log.h"
 #include "name-util.h"
@@ -936,7 +937,8 @@ static bool layer_is_used(Manager *m, const char *hex) {
         return false;
 }
 
-static uint64_t du_at(int dir_fd, const char *name) {
+/* dev: stay on that file system (mount points count, what is mounted there does not); 0 = any */
+static uint64_t du_at(int dir_fd, const char *name, dev_t dev) {
         _cleanup_(closedirp_) DIR *d = NULL;
         struct dirent *de;
         uint64_t sum = 0;
@@ -957,14 +959,14 @@ static uint64_t du_at(int dir_fd, const char *name) {
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         continue;
                 sum += (uint64_t) st.st_blocks * 512;
-                if (S_ISDIR(st.st_mode))
-                        sum += du_at(dirfd(d), de->d_name);
+                if (S_ISDIR(st.st_mode) && (dev == 0 || st.st_dev == dev))
+                        sum += du_at(dirfd(d), de->d_name, dev);
         }
         return sum;
 }
 
 uint64_t image_store_du(int dir_fd, const char *name) {
-        return du_at(dir_fd, name);
+        return du_at(dir_fd, name, 0);
 }
 
 bool manager_blob_is_used(Manager *m, const char *hex) {
@@ -1080,7 +1082,7 @@ int manager_prune_layers(Manager *m, uint64_t *ret_freed, unsigned *ret_n) {
                 if (layer_is_used(m, hex))
                         continue;
                 if (*dot == 0) {
-                        freed += du_at(dirfd(d), de->d_name);
+                        freed += du_at(dirfd(d), de->d_name, 0);
                         if (rm_rf_at(dirfd(d), de->d_name) < 0)
                                 continue;
                         n++;
@@ -1754,6 +1756,33 @@ static int import_tarball(Import *im, int fd, bool seekable) {
         return import_finish(im, name, mtext, ctext, strlen(ctext), layers, sizes);
 }
 
+/* A root file system directory: archived into the work directory as a tar (the layer's blob, as for
+ * a tarball import), then imported as one. */
+static int import_directory(Import *im, int dir_fd) {
+        _cleanup_close_ int tar_fd = -EBADF;
+        _cleanup_free_ char *name = NULL;
+        struct stat st;
+        int r;
+
+        /* a missing or taken name fails before the work */
+        im->format = "directory";
+        r = pick_name(im, NULL, &name);
+        if (r < 0)
+                return r;
+        im->format = "tar";
+        tar_fd = openat(im->work_fd, "tree.tar", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (tar_fd < 0)
+                return transfer_worker_error(im->t, -errno, "Failed to create a work file: %m");
+        if (fstat(dir_fd, &st) < 0)
+                return -errno;
+        r = export_directory_tar(im->t, dir_fd, tar_fd, du_at(dir_fd, ".", st.st_dev));
+        if (r < 0)
+                return transfer_worker_error(im->t, r, "Failed to archive the directory: %s", strerror(-r));
+        if (lseek(tar_fd, 0, SEEK_SET) < 0)
+                return -errno;
+        return import_tarball(im, tar_fd, true);
+}
+
 /* Decides what a file is from its first entries: OCI layouts and docker archives have their
  * well-known names, a root filesystem has anything else. Reads with pread(), so the caller's offset
  * is not moved. */
@@ -1919,10 +1948,15 @@ int image_import_work(Transfer *t, void *userdata) {
         if (fstat(fd, &st) < 0)
                 return transfer_worker_error(t, -errno, "Failed to stat the input: %m");
         if (S_ISDIR(st.st_mode)) {
-                if (!STR_IN_SET(req->format, "auto", "oci"))
+                if (!STR_IN_SET(req->format, "auto", "oci", "tar"))
                         return transfer_worker_error(t, -EISDIR, "The input is a directory, the format %s is a file.", req->format);
-                im.format = "oci";
-                return import_oci_layout(&im, fd);
+                /* an OCI layout has its oci-layout file; any other directory is a root file system */
+                if (streq(req->format, "oci") ||
+                    (streq(req->format, "auto") && faccessat(fd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) >= 0)) {
+                        im.format = "oci";
+                        return import_oci_layout(&im, fd);
+                }
+                return import_directory(&im, fd);
         }
         if (streq(req->format, "oci"))
                 return transfer_worker_error(t, -ENOTDIR, "Format oci wants an OCI layout directory (an O_DIRECTORY fd); for a tar of one use oci-archive.");

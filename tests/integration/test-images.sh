@@ -43,6 +43,48 @@ compare_with_umoci img/tar:gz "$FIX/UB/rootfs"
 vesselctl import - img/tar:xz <"$FIX/rootfs.tar.xz" >/dev/null
 compare_with_umoci img/tar:xz "$FIX/UB/rootfs"
 
+# a root file system directory, as machinectl import-fs: the same tree, and the same layer again
+on_exit vcall RemoveImage s img/dir:latest
+on_exit vcall RemoveImage s img/tree:latest
+vesselctl import "$FIX/U/rootfs" img/dir >/dev/null
+compare_with_umoci img/dir:latest "$FIX/U/rootfs"
+layers_of() { busctl get-property io.vessel1 "$(vcall GetImage s "$1" | cut -d'"' -f2)" io.vessel1.Image Layers; }
+first=$(layers_of img/dir:latest)
+vesselctl import --force --format=tar "$FIX/U/rootfs" img/dir >/dev/null
+assert_eq "$first" "$(layers_of img/dir:latest)" "the same tree, the same layer"
+assert_eq tar "$(vesselctl images --json | jq -r '.[] | select(.name == "img/dir:latest") | .format')" "format"
+# a name is needed, and a file format is refused, before any work
+rc=0; err=$(vesselctl import "$FIX/U/rootfs" 2>&1) || rc=$?
+assert_eq 1 "$rc" "no name"
+assert_contains "$err" "The directory names no image; give a name." "no name message"
+rc=0; err=$(vesselctl import --format=oci-archive "$FIX/U/rootfs" img/x 2>&1) || rc=$?
+assert_eq 1 "$rc" "file format for a directory"
+assert_contains "$err" "the format oci-archive is a file" "file format for a directory: message"
+# what is in the tree, as it is: a symlink not followed, a hardlink, a FIFO, a capability; no socket;
+# a file system mounted inside stays outside (an empty directory)
+D=$(mktemp -d /run/test-images-tree.XXXXXX)
+on_exit rm -rf "$D"
+mkdir "$D/proc" "$D/sub"
+mount -t proc proc "$D/proc"
+on_exit umount "$D/proc"
+ln -s /etc/shadow "$D/evil"
+echo data >"$D/sub/f"
+ln "$D/sub/f" "$D/hl"
+mkfifo "$D/fifo"
+setcap cap_net_raw+ep "$D/sub/f"
+/usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$D/sock"
+vesselctl import "$D" img/tree >/dev/null
+mnt=/run/vessel-test-tree.$$
+mount_image img/tree:latest "$mnt"
+on_exit rmdir "$mnt"
+tree=$(cd "$mnt" && find . -mindepth 1 -printf '%p %y %n\n' | sort)
+caps=$(getcap "$mnt/sub/f")
+target=$(readlink "$mnt/evil")
+umount "$mnt"
+assert_eq $'./evil l 1\n./fifo p 1\n./hl f 2\n./proc d 2\n./sub d 2\n./sub/f f 2' "$tree" "the tree as it is"
+assert_contains "$caps" "cap_net_raw=ep" "capability kept"
+assert_eq /etc/shadow "$target" "symlink kept, not followed"
+
 # the store outlives vesseld: every image is there again after a restart, the same
 before=$(vcall ListImages | tr ' ' '\n' | grep -c '^"img/\|^"vessel/' || true)
 systemctl restart vesseld.service
@@ -97,7 +139,7 @@ vcall RemoveContainer sb imgc1 true >/dev/null
 vesselctl rmi img/oci
 
 # layers no image uses go with the last image that used them; prune finds nothing more
-for i in img/oci-archive:latest vessel/test:v1 img/zstd:latest img/base:latest img/tar:gz img/tar:xz; do
+for i in img/oci-archive:latest vessel/test:v1 img/zstd:latest img/base:latest img/tar:gz img/tar:xz img/dir img/tree; do
     vesselctl rmi "$i"
 done
 assert_eq 0 "$(ls "$STORE/layers" | wc -l)" "no layer left"
