@@ -245,6 +245,18 @@ int bus_property_to_text(sd_bus_message *m, const char *name, char **ret) {
                         fputs("[not set]", f);
                 else
                         fprintf(f, "%" PRIu64, v);
+        } else if (streq(contents, "t") && name && (endswith(name, "Timestamp") || endswith(name, "USec"))) {
+                /* as systemctl show prints them: a date, empty for never; a time span */
+                char buf_t[MAX(FORMAT_TIMESTAMP_MAX, FORMAT_TIMESPAN_MAX)];
+                uint64_t v;
+
+                r = sd_bus_message_read_basic(m, 't', &v);
+                if (r < 0)
+                        return r;
+                if (endswith(name, "Timestamp"))
+                        fputs(strempty(format_timestamp(buf_t, sizeof buf_t, v)), f);
+                else
+                        fputs(format_timespan_exact(buf_t, sizeof buf_t, v), f);
         } else {
                 r = value_to_text(m, f);
                 if (r < 0)

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -339,7 +340,7 @@ char *format_bytes(char *buf, size_t l, uint64_t b) {
         return buf;
 }
 
-char *format_timespan(char *buf, size_t l, uint64_t usec) {
+static char *format_timespan_parts(char *buf, size_t l, uint64_t usec, int max_parts) {
         static const struct {
                 const char *suffix;
                 uint64_t usec;
@@ -359,7 +360,7 @@ char *format_timespan(char *buf, size_t l, uint64_t usec) {
                 return buf;
         }
         *p = 0;
-        for (size_t i = 0; i < ELEMENTSOF(table) && usec > 0 && parts < 2; i++) {
+        for (size_t i = 0; i < ELEMENTSOF(table) && usec > 0 && parts < max_parts; i++) {
                 if (usec < table[i].usec)
                         continue;
                 uint64_t n = usec / table[i].usec;
@@ -374,4 +375,12 @@ char *format_timespan(char *buf, size_t l, uint64_t usec) {
                 parts++;
         }
         return buf;
+}
+
+char *format_timespan(char *buf, size_t l, uint64_t usec) {
+        return format_timespan_parts(buf, l, usec, 2);
+}
+
+char *format_timespan_exact(char *buf, size_t l, uint64_t usec) {
+        return format_timespan_parts(buf, l, usec, INT_MAX);
 }

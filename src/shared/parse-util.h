@@ -32,5 +32,8 @@ int safe_atoi(const char *s, int *ret);
 /* Human output: "1.5G", "512.0M", "300B"; "1min 30s", "250ms". */
 char *format_bytes(char *buf, size_t l, uint64_t b);
 char *format_timespan(char *buf, size_t l, uint64_t usec);
+/* Every unit, down to us, as systemctl show prints spans: "1h 2min 3s 4us"; parse_sec() reads it
+ * back to the same value (given FORMAT_TIMESPAN_MAX). */
+char *format_timespan_exact(char *buf, size_t l, uint64_t usec);
 #define FORMAT_BYTES_MAX 16
 #define FORMAT_TIMESPAN_MAX 64

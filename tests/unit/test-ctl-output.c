@@ -175,6 +175,11 @@ static sd_bus_message *build_properties(void) {
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "MemoryLow", "t", UINT64_MAX), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "CPUWeight", "t", UINT64_MAX), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "IOWeight", "t", UINT64_C(200)), 0));
+        /* 2024-05-07 10:00:01 UTC; a span of 1 h 2 min 3 s 4 µs; never; no quota */
+        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "StartedTimestamp", "t", UINT64_C(1715076001000000)), 0));
+        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "FinishedTimestamp", "t", UINT64_C(0)), 0));
+        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "StopTimeoutUSec", "t", UINT64_C(3723000004)), 0));
+        cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "CPUQuotaPerSecUSec", "t", UINT64_MAX), 0));
         cr_assert(ge(int, sd_bus_message_append(m, "{sv}", "Command", "as", 3, "sh", "-c", "echo hi"), 0));
         cr_assert(
                 ge(int,
@@ -221,6 +226,9 @@ Test(ctl_properties, prints_every_property_as_key_value) {
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
 
+        setenv("TZ", "UTC", 1);
+        tzset();
+
         cr_assert(eq(int, bus_print_properties(m, NULL, false, f), 0));
         fclose(f);
         cr_assert(eq(str, buf,
@@ -234,6 +242,10 @@ Test(ctl_properties, prints_every_property_as_key_value) {
                      "MemoryLow=[not set]\n"
                      "CPUWeight=[not set]\n"
                      "IOWeight=200\n"
+                     "StartedTimestamp=Tue 2024-05-07 10:00:01 UTC\n"
+                     "FinishedTimestamp=\n"
+                     "StopTimeoutUSec=1h 2min 3s 4us\n"
+                     "CPUQuotaPerSecUSec=infinity\n"
                      "Command=sh -c echo hi\n"
                      "Labels=app=web tier=front\n"
                      "PublishPorts=tcp:8080:80\n"

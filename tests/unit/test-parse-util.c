@@ -679,6 +679,24 @@ Test(format_timespan, round_trips_through_parse_sec) {
         }
 }
 
+Test(format_timespan, exact_prints_every_unit_and_reads_back) {
+        static const uint64_t spans[] = {
+                0, 1, 90 * USEC_PER_SEC, (86400 + 2 * 3600 + 3 * 60 + 4) * USEC_PER_SEC + 5 * USEC_PER_MSEC + 6,
+                UINT64_MAX - 1, USEC_INFINITY,
+        };
+        char buf[FORMAT_TIMESPAN_MAX];
+
+        cr_assert(eq(str, format_timespan_exact(buf, sizeof buf, spans[3]), "1d 2h 3min 4s 5ms 6us"));
+        cr_assert(eq(str, format_timespan_exact(buf, sizeof buf, spans[2]), "1min 30s"));
+        for (size_t i = 0; i < ELEMENTSOF(spans); i++) {
+                uint64_t back = 0;
+
+                format_timespan_exact(buf, sizeof buf, spans[i]);
+                cr_assert(eq(int, parse_sec(buf, &back), 0), "parse_sec(\"%s\") failed", buf);
+                cr_assert(eq(u64, back, spans[i]), "\"%s\"", buf);
+        }
+}
+
 /* A part that does not fit is left out whole: "1s 500" would read back as 501 s. */
 Test(format_timespan, leaves_out_a_part_that_does_not_fit) {
         char buf[7], small[6];
