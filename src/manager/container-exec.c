@@ -252,7 +252,7 @@ _noreturn_ static void exec_process(int sync_fd, Container *c, AppParams *p, boo
                         child_fail(sync_fd, STEP_SETUP, errno, "Failed to make the pty the controlling terminal: %m");
                 p->stdio[0] = p->stdio[1] = p->stdio[2] = slave;
                 p->setsid = false;
-                p->report_exec_on_stderr = true; /* the caller reads the terminal */
+                p->report_exec_on_stderr = p->report_setup_on_stderr = true; /* the caller reads the terminal */
         }
 
         AppDefaults defaults;

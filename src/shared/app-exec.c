@@ -122,7 +122,8 @@ _noreturn_ void child_exec_app(int sync_fd, const AppDefaults *d, const AppParam
 #define APP_FAIL(step, err, ...)                                                          \
         do {                                                                              \
                 int _e_ = abs(err);                                                       \
-                if (p->report_exec_on_stderr) {                                           \
+                if (p->report_setup_on_stderr ||                                          \
+                    (p->report_exec_on_stderr && (step) == STEP_EXEC)) {                  \
                         errno = _e_;                                                      \
                         dprintf(2, "vessel: " __VA_ARGS__);                               \
                         dprintf(2, "\n");                                                 \

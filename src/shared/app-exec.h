@@ -33,7 +33,11 @@ typedef struct AppParams {
         int stdio[3];
         bool setsid;
         bool controlling_tty; /* stdio[0] is a terminal, to become the new session's (needs setsid) */
+        /* Failures the process's own stderr gets too (besides the sync socket): an exec that fails
+         * (127/126), as a shell reports it; with report_setup_on_stderr also the user and chdir steps,
+         * for a terminal, whose caller sees nothing else (without one they come back as errors). */
         bool report_exec_on_stderr;
+        bool report_setup_on_stderr;
         int userns_fd; /* PrivateUsers: join this user namespace as its root first; -EBADF: none */
         uint16_t tty_rows, tty_columns;
 } AppParams;

@@ -47,7 +47,7 @@ xrun vesselctl exec ex1 sh -c 'kill -9 $$'
 assert_eq 137 "$rc" "killed by SIGKILL"
 xrun vesselctl exec ex1 /nonexistent
 assert_eq 127 "$rc" "missing command"
-assert_contains "$err" "Failed to execute /nonexistent" "missing command message"
+assert_eq "vessel: Failed to execute /nonexistent: No such file or directory" "$err" "missing command: one message"
 xrun vesselctl exec ex1 /bin/noexec
 assert_eq 126 "$rc" "not executable"
 
@@ -86,10 +86,12 @@ wait "$sleeper" || fail "exec of sleep 3 failed"
 # failures before the process runs: 125, and what went wrong
 xrun vesselctl exec -u nosuchuser ex1 true
 assert_eq 125 "$rc" "unknown user"
-assert_contains "$err" "nosuchuser" "unknown user message"
+assert_eq "vesselctl: Failed to resolve user 'nosuchuser' in the container: no such user or group" "$err" \
+    "unknown user: one message"
 xrun vesselctl exec -w /nonexistent ex1 true
 assert_eq 125 "$rc" "bad working directory"
-assert_contains "$err" "/nonexistent" "bad working directory message"
+assert_eq "vesselctl: Failed to change to working directory /nonexistent: No such file or directory" "$err" \
+    "bad working directory: one message"
 xrun vesselctl exec nosuch true
 assert_eq 125 "$rc" "no such container"
 assert_contains "$err" "No container named 'nosuch'" "no such container message"
@@ -125,11 +127,17 @@ assert_eq vt220 "$out" "TERM"
 xrun script -qec "vesselctl exec -t -u user -w /tmp -e X=y ex1 sh -c 'id -u; pwd; echo \$X'" /dev/null
 assert_eq $'1000\n/tmp\ny' "$out" "pty with -u -w -e"
 
-# a command that cannot run: no hang; 127 once vesseld reports it (today it sends no ExecExited
-# for failures after the pty was passed, and vesselctl gives up with 125 when the terminal hangs up)
+# a command that cannot run: no hang; its failure on the terminal, 127 from ExecExited; a bad
+# working directory likewise, with 125
 rc=0
 timeout 20 script -qec "vesselctl exec -t ex1 /nonexistent" /dev/null >"$T/out" 2>&1 || rc=$?
-[ "$rc" = 127 ] || [ "$rc" = 125 ] || fail "pty, missing command: exit status $rc: $(cat "$T/out")"
+assert_eq 127 "$rc" "pty, missing command: $(cat "$T/out")"
+assert_eq "vessel: Failed to execute /nonexistent: No such file or directory" "$(tr -d '\r' <"$T/out")" \
+    "pty, missing command: the message once"
+rc=0
+timeout 20 script -qec "vesselctl exec -t -w /nonexistent ex1 true" /dev/null >"$T/out" 2>&1 || rc=$?
+assert_eq 125 "$rc" "pty, bad working directory: $(cat "$T/out")"
+assert_contains "$(cat "$T/out")" "Failed to change to working directory /nonexistent" "pty, bad working directory message"
 
 # -t on a paused container: refused before anything runs
 vesselctl pause ex1
