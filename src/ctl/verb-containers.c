@@ -205,7 +205,8 @@ static int set_stop_timeout(sd_bus *bus, const char *name, uint64_t usec, sd_bus
         return sd_bus_call(bus, m, BUS_TIMEOUT_DEFAULT, error, /* ret_reply= */ NULL);
 }
 
-int verb_stop(int argc, char *argv[]) {
+/* stop, and with restart start again what stopped (as docker restart: also one that had exited) */
+static int stop_containers(int argc, char *argv[], bool restart) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r, ret = 0;
 
@@ -240,9 +241,27 @@ int verb_stop(int argc, char *argv[]) {
                         r = log_bus_error(r, &error, "Failed to stop container");
                         if (ret == 0)
                                 ret = r;
+                        continue;
+                }
+                if (!restart)
+                        continue;
+                r = manager_call(bus, "StartContainer", BUS_TIMEOUT_DEFAULT, &error, /* ret_reply= */ NULL, "s",
+                                 argv[i]);
+                if (r < 0) {
+                        r = log_bus_error(r, &error, "Failed to start container");
+                        if (ret == 0)
+                                ret = r;
                 }
         }
         return ret;
+}
+
+int verb_stop(int argc, char *argv[]) {
+        return stop_containers(argc, argv, /* restart= */ false);
+}
+
+int verb_restart(int argc, char *argv[]) {
+        return stop_containers(argc, argv, /* restart= */ true);
 }
 
 int verb_kill(int argc, char *argv[]) {

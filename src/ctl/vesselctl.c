@@ -182,6 +182,8 @@ static const Verb verbs[] = {
           NULL, NULL, 0, NULL, NULL, verb_start },
         { "stop", 1, VERB_ANY, 0, "[OPTIONS] NAME...", "Stop containers: stop signal, then SIGKILL",
           stop_options, "t:", 0, parse_stop_option, help_stop, verb_stop },
+        { "restart", 1, VERB_ANY, 0, "[OPTIONS] NAME...", "Stop containers, then start them again",
+          stop_options, "t:", 0, parse_stop_option, help_stop, verb_restart },
         { "kill", 1, VERB_ANY, 0, "[OPTIONS] NAME...", "Send a signal to containers",
           kill_options, "s:", 0, parse_kill_option, help_kill, verb_kill },
         { "rm", 1, VERB_ANY, 0, "[OPTIONS] NAME...", "Remove containers",

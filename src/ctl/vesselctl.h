@@ -60,6 +60,7 @@ int verb_list(int argc, char *argv[]);
 int verb_create(int argc, char *argv[]);
 int verb_start(int argc, char *argv[]);
 int verb_stop(int argc, char *argv[]);
+int verb_restart(int argc, char *argv[]);
 int verb_kill(int argc, char *argv[]);
 int verb_remove(int argc, char *argv[]);
 int verb_wait(int argc, char *argv[]);

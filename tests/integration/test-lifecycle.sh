@@ -144,3 +144,22 @@ assert_contains "$running" '"StartedTimestamp"' "running and its start time in o
 exited=$(sig 'select(.member == "PropertiesChanged") | .payload.data[1] | select(.State.data == "exited")')
 assert_contains "$exited" '"ExitStatus":{"type":"i","data":3}' "exited and its status in one signal"
 assert_contains "$exited" '"FinishedTimestamp"' "exited and its finish time in one signal"
+
+# restart: stop, then start again; a new leader; an exited or created container just starts;
+# a name that is not there fails without touching the others
+on_exit vcleanup lc9
+on_exit vcleanup lc10
+vrun_sh lc9 'sleep 1000'
+leader=$(vprop lc9 Leader)
+vcall CreateContainer 'ssa(sv)' lc10 "$IMAGE" 1 Command as 2 sleep 1000 >/dev/null
+vesselctl restart -t 2 lc9 lc10
+assert_eq running "$(vstate lc9)" "running after restart"
+assert_eq running "$(vstate lc10)" "a created container restarted: running"
+[ "$(vprop lc9 Leader)" != "$leader" ] || fail "restart kept the leader $leader"
+assert_eq 2000000 "$(vprop lc9 StopTimeoutUSec)" "restart -t is the stop timeout"
+vcall KillContainer 'ssi' lc9 all 9 >/dev/null
+wait_until 10 sh -c '[ "$(vesselctl show -p State --value lc9)" = exited ]'
+rc=0; err=$(vesselctl restart no-such lc9 2>&1) || rc=$?
+assert_eq 1 "$rc" "restart of a missing name"
+assert_contains "$err" "No container named 'no-such'" "restart of a missing name: message"
+assert_eq running "$(vstate lc9)" "an exited container restarted: running"
