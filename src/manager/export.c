@@ -214,6 +214,7 @@ typedef struct Export {
         Hashmap *links; /* tar: the first path of each inode with several links */
         dev_t root_dev;  /* with one_file_system: other file systems' mount points are kept empty */
         bool one_file_system;
+        const char *output; /* what the fd is, for errors: "the output" (the caller's) by default */
 } Export;
 
 static void export_done(Export *e) {
@@ -258,8 +259,8 @@ static la_ssize_t on_archive_write(struct archive *a, void *userdata, const void
                         if (k == EPIPE)
                                 (void) transfer_worker_error(e->t, -k, "The output was closed before the export was complete.");
                         else
-                                (void) transfer_worker_error(e->t, -k, "Failed to write the output: %s",
-                                                             strerror(k));
+                                (void) transfer_worker_error(e->t, -k, "Failed to write %s: %s",
+                                                             e->output ?: "the output", strerror(k));
                         archive_set_error(a, k, "write error");
                         return -1;
                 }
@@ -1071,7 +1072,13 @@ static int export_root_tree(Export *e, int root_fd) {
 
 int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint) {
         ExportRequest req = { .fd = out_fd, .format = EXPORT_TAR, .size_hint = size_hint };
-        _cleanup_(export_done) Export e = { .t = t, .req = &req, .blobs_fd = -EBADF, .one_file_system = true };
+        _cleanup_(export_done) Export e = {
+                .t = t,
+                .req = &req,
+                .blobs_fd = -EBADF,
+                .one_file_system = true,
+                .output = "the directory's archive",
+        };
         int r;
 
         e.total = size_hint;

@@ -2,8 +2,9 @@
 # A full disk: a start whose runtime directory cannot be written fails with the reason, after systemd
 # was asked for the scope (the files are written while the job runs), and leaves nothing behind: no
 # scope, no process, the container created as before. A create whose record cannot be written is
-# refused; a run (which writes it while the job runs) fails and leaves no container. vesseld serves
-# on, and all of them work once there is room again.
+# refused; a run (which writes it while the job runs) fails and leaves no container; an import fails
+# with the reason and leaves no image and no work. vesseld serves on, and all of them work once
+# there is room again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vessel.sh"
 
@@ -62,6 +63,16 @@ wait_until 10 sh -c '! systemctl is-active -q vessel-fd3.scope'
 unfill
 out=$(vcall GetContainer s fd2 2>&1 || true)
 assert_contains "$out" "No container named 'fd2'" "no record of the refused create"
+
+# an import of a directory, whose archive cannot be written: the reason, no image, no work left
+fill /var/lib/vessel/tmp
+out=$(vesselctl import "$ROOTFS" fd/dir 2>&1 || true)
+echo "import: $out"
+assert_contains "$out" "Failed to write the directory's archive: No space left on device" "import on a full disk"
+assert_eq filler "$(ls /var/lib/vessel/tmp)" "the import's work directory is gone"
+unfill
+out=$(vesselctl image-status fd/dir 2>&1 || true)
+assert_contains "$out" "No image named 'fd/dir'" "no image of the failed import"
 
 # vesseld serves on
 assert_contains "$(vcall ListContainers)" "fd1" "ListContainers after the full disks"
