@@ -114,6 +114,9 @@ int bus_container_method_update(sd_bus_message *m, void *userdata, sd_bus_error 
         mask = settings_parse_bus(&n, m, SETTINGS_UPDATE, c->manager->cgroup_layout, error);
         if (mask < 0)
                 return mask;
+        r = settings_check_host(&n, mask, error);
+        if (r < 0)
+                return r;
         r = bus_verify_caller_privileged(m, error);
         if (r <= 0)
                 return r;

@@ -135,6 +135,9 @@ static int create_common(sd_bus_message *message, Manager *m, bool run, Containe
         r = settings_parse_bus(settings, message, SETTINGS_CREATE, m->cgroup_layout, error);
         if (r < 0)
                 return r;
+        r = settings_check_host(settings, r, error);
+        if (r < 0)
+                return r;
 
         r = bus_verify_caller_privileged(message, error);
         if (r <= 0)

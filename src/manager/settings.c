@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "bus-util.h"
+#include "fd-util.h"
 #include "name-util.h"
 #include "parse-util.h"
 #include "settings.h"
@@ -198,6 +199,37 @@ int settings_validate_hostname(const char *name) {
 
 #define INVALID(error, name, fmt, ...) \
         sd_bus_error_setf(error, BUS_ERROR_INVALID_SETTING, "Invalid setting %s: " fmt, name, ##__VA_ARGS__)
+
+int settings_check_allowed_cpus(const Settings *s, const char *online, sd_bus_error *error) {
+        _cleanup_free_ uint8_t *mask = NULL;
+        size_t size = 0;
+        int r;
+
+        if (!s->allowed_cpus)
+                return 0;
+        r = parse_cpuset(online, &mask, &size);
+        if (r < 0)
+                return 0; /* nothing to tell by: the kernel will */
+        for (size_t i = 0; i < s->allowed_cpus_size * 8; i++) {
+                bool asked = s->allowed_cpus[i / 8] & (1U << (i % 8));
+                bool there = i / 8 < size && (mask[i / 8] & (1U << (i % 8)));
+
+                if (asked && !there)
+                        return INVALID(error, "AllowedCPUs", "CPU %zu is not online on this host (online: %s).", i,
+                                       online);
+        }
+        return 0;
+}
+
+int settings_check_host(const Settings *s, int mask, sd_bus_error *error) {
+        _cleanup_free_ char *online = NULL;
+
+        if (!(mask & SETTING_LIMIT_ALLOWED_CPUS) || !s->allowed_cpus)
+                return 0;
+        if (read_one_line_file("/sys/devices/system/cpu/online", &online) < 0)
+                return 0;
+        return settings_check_allowed_cpus(s, online, error);
+}
 
 static int read_strv(sd_bus_message *m, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;

@@ -153,6 +153,12 @@ int settings_validate_capability(const char *name);
 int settings_validate_slice(const char *name);
 int settings_validate_hostname(const char *name);
 
+/* AllowedCPUs against the CPUs the host has online (the kernel's list: "0-3,8"): one beyond them is
+ * InvalidSetting naming it. 0 when fine or when nothing asks for CPUs. */
+int settings_check_allowed_cpus(const Settings *s, const char *online, sd_bus_error *error);
+/* The same against this host's /sys/devices/system/cpu/online, when mask has the setting. */
+int settings_check_host(const Settings *s, int mask, sd_bus_error *error);
+
 /* Persistence: a JSON object with the same property names as the bus API. */
 int settings_to_json(const Settings *s, json_object **ret);
 int settings_from_json(Settings *s, json_object *o);

@@ -93,6 +93,17 @@ assert_eq $((128 << 20)) "$(cat "$mem/memory.limit_in_bytes")" "memory limit aft
 assert_eq 77 "$(cat "$(scope_cgroup lim1 pids)/pids.max")" "pids.max after daemon-reload"
 assert_eq $((128 << 20)) "$(vprop lim1 MemoryMax)" "MemoryMax property after update"
 
+# a CPU the host does not have online is refused, naming it, by create and by update
+online=$(cat /sys/devices/system/cpu/online)
+rc=0; out=$(vesselctl create --cpuset 1023 "$IMAGE" true 2>&1) || rc=$?
+assert_eq 1 "$rc" "create with an absent CPU"
+assert_eq "vesselctl: Invalid setting AllowedCPUs: CPU 1023 is not online on this host (online: $online)." "$out" \
+    "create with an absent CPU: message"
+rc=0; out=$(vesselctl update lim1 --cpuset "0,1023" 2>&1) || rc=$?
+assert_eq 1 "$rc" "update with an absent CPU"
+assert_contains "$out" "CPU 1023 is not online" "update with an absent CPU: message"
+[ "$(nproc)" -ge 2 ] && assert_eq 0-1 "$(cat "$(scope_cgroup lim1 cpuset)/cpuset.cpus")" "cpuset unchanged"
+
 # what v1 cannot do, and what update cannot change
 out=$(vcall UpdateContainer 'sa(sv)' lim1 1 MemoryHigh t $((64 << 20)) 2>&1 || true)
 assert_contains "$out" "MemoryHigh: not supported on this host's legacy (v1) cgroup layout" "MemoryHigh on v1"

@@ -4,8 +4,10 @@
 #include <criterion/new/assert.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bus-util.h"
 #include "settings.h"
 #include "string-util.h"
 
@@ -64,6 +66,33 @@ Test(settings_validate, hostnames_like_container_names) {
         cr_assert(eq(int, settings_validate_hostname("-web"), -EINVAL));
         cr_assert(eq(int, settings_validate_hostname("a_b"), -EINVAL));
         cr_assert(eq(int, settings_validate_hostname(""), -EINVAL));
+}
+
+Test(settings_validate, allowed_cpus_only_among_the_online_ones) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        Settings s;
+
+        settings_init(&s);
+        /* nothing asked: fine whatever is online */
+        cr_assert(eq(int, settings_check_allowed_cpus(&s, "0-1", &error), 0));
+
+        s.allowed_cpus = calloc(2, 1);
+        s.allowed_cpus_size = 2;
+        s.allowed_cpus[0] = 0x03; /* 0-1 */
+        cr_assert(eq(int, settings_check_allowed_cpus(&s, "0-1", &error), 0));
+        cr_assert(eq(int, settings_check_allowed_cpus(&s, "0-3,8", &error), 0));
+
+        s.allowed_cpus[1] = 0x01; /* and 8 */
+        cr_assert(eq(int, settings_check_allowed_cpus(&s, "0-3,8", &error), 0));
+        cr_assert(lt(int, settings_check_allowed_cpus(&s, "0-3", &error), 0));
+        cr_assert(eq(str, (char *) error.name, BUS_ERROR_INVALID_SETTING));
+        cr_assert(eq(str, (char *) error.message,
+                     "Invalid setting AllowedCPUs: CPU 8 is not online on this host (online: 0-3)."));
+        sd_bus_error_free(&error);
+
+        /* an online list we cannot read tells nothing: the kernel will */
+        cr_assert(eq(int, settings_check_allowed_cpus(&s, "garbage", &error), 0));
+        settings_done(&s);
 }
 
 Test(settings_json, round_trip_of_what_is_recorded) {
