@@ -245,46 +245,99 @@ int verb_import(int argc, char *argv[]) {
         return 0;
 }
 
+/* The file an export writes: a new file beside FILE, renamed over it once the export is complete, so
+ * that a failed export leaves FILE as it was (or absent); a FIFO or a device is written directly. */
+typedef struct ExportOutput {
+        int fd;
+        char *tmp; /* NULL: written directly */
+} ExportOutput;
+
+static void export_output_done(ExportOutput *o) {
+        safe_close(o->fd);
+        if (o->tmp) {
+                (void) unlink(o->tmp);
+                free(o->tmp);
+        }
+}
+
+static int export_output_open(const char *file, ExportOutput *o) {
+        struct stat st;
+        mode_t mask;
+
+        if (streq(file, "-")) {
+                if (isatty(STDOUT_FILENO))
+                        return log_error_errno(-EINVAL, "Refusing to write an archive to a terminal.");
+                o->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        } else if (stat(file, &st) >= 0 && !S_ISREG(st.st_mode)) {
+                if (S_ISDIR(st.st_mode))
+                        return log_error_errno(-EISDIR, "Failed to open %s: %m", file);
+                o->fd = open(file, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        } else {
+                o->tmp = strjoin(file, ".vessel-XXXXXX");
+                if (!o->tmp)
+                        return log_oom();
+                o->fd = mkostemp(o->tmp, O_CLOEXEC);
+                if (o->fd < 0) {
+                        int k = errno;
+                        o->tmp = mfree(o->tmp);
+                        return log_error_errno(k, "Failed to create %s: %s", file, strerror(k));
+                }
+                mask = umask(0);
+                umask(mask);
+                (void) fchmod(o->fd, 0666 & ~mask);
+        }
+        if (o->fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", file);
+        return 0;
+}
+
+static int export_output_commit(ExportOutput *o, const char *file) {
+        if (!o->tmp)
+                return 0;
+        if (rename(o->tmp, file) < 0)
+                return log_error_errno(errno, "Failed to rename %s to %s: %m", o->tmp, file);
+        o->tmp = mfree(o->tmp);
+        return 0;
+}
+
 int verb_export(int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *probe = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(wait_done) Wait w = {};
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(export_output_done) ExportOutput out = { .fd = -EBADF };
         const char *what = argv[0], *file = argv[1], *path, *method = "ExportImage", *format = arg_format;
-        bool regular;
+        int r;
 
         catch_interrupts();
-        struct stat st;
-        int r;
 
         r = ctl_bus_open(&bus);
         if (r < 0)
                 return r;
-        /* an image by that name, else a container */
+        /* an image by that name, else a container; neither: nothing is touched */
         r = manager_call(bus, "GetImage", BUS_TIMEOUT_DEFAULT, &error, &probe, "s", what);
         if (r < 0) {
                 method = "ExportContainer";
                 sd_bus_error_free(&error);
+                probe = sd_bus_message_unref(probe);
+                r = manager_call(bus, "GetContainer", BUS_TIMEOUT_DEFAULT, &error, &probe, "s", what);
+                if (r < 0) {
+                        if (sd_bus_error_has_names(&error, BUS_ERROR_NO_SUCH_CONTAINER, BUS_ERROR_INVALID_NAME))
+                                return log_error_errno(-ENOENT, "No image or container named '%s'.", what);
+                        return log_bus_error(r, &error, "Failed to export");
+                }
                 if (!format)
                         format = "tar";
         } else if (!format)
                 format = "oci-archive";
 
-        if (streq(file, "-")) {
-                if (isatty(STDOUT_FILENO))
-                        return log_error_errno(-EINVAL, "Refusing to write an archive to a terminal.");
-                fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-        } else
-                fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", file);
-        /* a regular file we wrote is removed on failure; a device or fifo stays what it is */
-        regular = !streq(file, "-") && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode);
+        r = export_output_open(file, &out);
+        if (r < 0)
+                return r;
 
         r = subscribe(bus, &w);
         if (r >= 0) {
-                r = manager_call(bus, method, BUS_TIMEOUT_DEFAULT, &error, &reply, "shs", what, fd, format);
+                r = manager_call(bus, method, BUS_TIMEOUT_DEFAULT, &error, &reply, "shs", what, out.fd, format);
                 if (r < 0)
                         r = log_bus_error(r, &error, "Failed to export");
         }
@@ -295,11 +348,11 @@ int verb_export(int argc, char *argv[]) {
         }
         if (r >= 0) {
                 /* vesseld's worker has its copy: a reader of ours sees the end when the worker is done */
-                fd = safe_close(fd);
+                out.fd = safe_close(out.fd);
                 r = wait_transfer(bus, &w, path, "Export");
         }
-        if (r < 0 && regular)
-                (void) unlink(file);
+        if (r >= 0)
+                r = export_output_commit(&out, file);
         return r;
 }
 

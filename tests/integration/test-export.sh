@@ -193,8 +193,18 @@ assert_eq org.freedesktop.DBus.Error.InvalidArgs "$(bus_error ExportImage ex/oci
 out=$(vexport ExportImage ex/oci 3 tar 3<"$FIX/oci.tar" || true)
 assert_contains "$out" "not open for writing" "a read-only fd is refused"
 out=$(vesselctl export no/such:image "$OUT/none.tar" 2>&1 || true)
-assert_contains "$out" "No container named 'no/such:image'" "vesselctl: neither an image nor a container"
+assert_eq "vesselctl: No image or container named 'no/such:image'." "$out" "vesselctl: neither an image nor a container"
 [ ! -e "$OUT/none.tar" ] || fail "a failed export leaves its file behind"
+# a file that was there stays as it was when an export fails, and is replaced when one succeeds
+echo keep >"$OUT/kept.tar"
+out=$(vesselctl export no-such "$OUT/kept.tar" 2>&1 || true)
+assert_eq keep "$(cat "$OUT/kept.tar")" "a failed export (no such name) keeps the file"
+out=$(vesselctl export --format=zip ex/oci "$OUT/kept.tar" 2>&1 || true)
+assert_contains "$out" "zip" "unknown format"
+assert_eq keep "$(cat "$OUT/kept.tar")" "a failed export (bad format) keeps the file"
+vesselctl export --format=tar ex/oci "$OUT/kept.tar"
+assert_contains $'\n'"$(tar -tf "$OUT/kept.tar")"$'\n' $'\nbin/busybox\n' "a successful export replaces the file"
+assert_eq "" "$(ls -a "$OUT" | grep vessel- || true)" "no temporary file left"
 
 # ---- a store that lost or damaged a blob: a clear error, no archive left; the flat tar still works ----
 blob=$(iprop ex/tar Layers | grep -o 'sha256:[0-9a-f]*' | cut -d: -f2) # a tarball's blob is its tar
