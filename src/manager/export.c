@@ -215,6 +215,7 @@ typedef struct Export {
         dev_t root_dev;  /* with one_file_system: other file systems' mount points are kept empty */
         bool one_file_system;
         const char *output; /* what the fd is, for errors: "the output" (the caller's) by default */
+        uint64_t max_written; /* 0: no limit */
 } Export;
 
 static void export_done(Export *e) {
@@ -243,6 +244,15 @@ static void export_progress(Export *e, bool force) {
 /* libarchive's output: the caller's fd, whatever it is (file, pipe, socket, even non-blocking). */
 static la_ssize_t on_archive_write(struct archive *a, void *userdata, const void *buf, size_t size) {
         Export *e = userdata;
+
+        if (e->max_written > 0 && e->written + size > e->max_written) {
+                (void) transfer_worker_error(e->t, -EFBIG,
+                                             "The archive would exceed MaxLayerSize (%" PRIu64 " bytes): "
+                                             "the directory is too large to import.",
+                                             e->max_written);
+                archive_set_error(a, EFBIG, "too large");
+                return -1;
+        }
 
         for (size_t done = 0; done < size;) {
                 ssize_t n = write(e->req->fd, (const char *) buf + done, size - done);
@@ -1070,7 +1080,7 @@ static int export_root_tree(Export *e, int root_fd) {
         return export_close_archive(e);
 }
 
-int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint) {
+int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint, uint64_t max_size) {
         ExportRequest req = { .fd = out_fd, .format = EXPORT_TAR, .size_hint = size_hint };
         _cleanup_(export_done) Export e = {
                 .t = t,
@@ -1078,6 +1088,7 @@ int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hin
                 .blobs_fd = -EBADF,
                 .one_file_system = true,
                 .output = "the directory's archive",
+                .max_written = max_size,
         };
         int r;
 

@@ -111,6 +111,14 @@ expect_refused digest "layer 0" "digest"
 expect_refused missing "layer 0" "missing"
 expect_refused json "index.json" "malformed JSON"
 expect_refused platform "no manifest in the index for platform linux/"
+# a root file system directory too large for a layer: refused while it is archived, nothing left
+big=$(mktemp -d /run/vessel-test-big.XXXXXX)
+on_exit rm -rf "$big"
+truncate -s 32M "$big/sparse"
+out=$(vesselctl import "$big" hostile/big 2>&1) && fail "big directory: the import succeeded"
+assert_contains "$out" "The archive would exceed MaxLayerSize (16777216 bytes)" "big directory: message"
+assert_fails vcall GetImage s hostile/big
+[ -z "$(ls -A "$STORE/tmp")" ] || fail "big directory: left $(ls "$STORE/tmp") in tmp/"
 assert_eq "a(ssttso) 0" "$(vcall ListImages)" "no image registered"
 
 # cancel: a slow import through a pipe that never ends is canceled and leaves nothing
