@@ -270,11 +270,12 @@ static const struct option common_options[] = {
         { "no-pager", no_argument, NULL, ARG_NO_PAGER },
 };
 
-/* v = the verb whose options were parsed, NULL for the options before it */
-static int log_getopt_error(int c, char *argv[], const Verb *v) {
+/* v = the verb whose options were parsed, NULL for the options before it; options = their table */
+static int log_getopt_error(int c, char *argv[], const Verb *v, const struct option *options) {
         const ContainerOptionDef *d;
         const char *typed = argv[optind - 1], *owners;
         char short_form[3] = { '-', (char) optopt, 0 };
+        size_t n;
 
         /* opterr is off: our messages name the option as the user typed it */
         if (c == ':') {
@@ -284,6 +285,26 @@ static int log_getopt_error(int c, char *argv[], const Verb *v) {
         }
         if (optopt > 0 && optopt < 128)
                 typed = short_form;
+
+        /* a prefix of several long options: getopt_long() takes a unique one, and says only '?' here */
+        n = startswith(typed, "--") ? strcspn(typed + 2, "=") : 0;
+        if (n > 0) {
+                _cleanup_free_ char *which = NULL;
+                size_t size = 0;
+                unsigned k = 0;
+                FILE *f = open_memstream(&which, &size);
+
+                if (!f)
+                        return log_oom();
+                for (const struct option *o = options; o && o->name; o++)
+                        if (strncmp(o->name, typed + 2, n) == 0 && strlen(o->name) > n)
+                                fprintf(f, "%s--%s", k++ > 0 ? ", " : "", o->name);
+                if (fclose(f) != 0)
+                        return log_oom();
+                if (k > 1)
+                        return log_error_errno(-EINVAL, "Option '%.*s' is ambiguous: %s.", (int) n + 2, typed,
+                                               which);
+        }
 
         /* one of create/run/update's options given to another verb: say whose it is */
         d = container_option_find_typed(typed, optopt);
@@ -366,7 +387,7 @@ static int parse_verb_argv(const Verb *v, int argc, char *argv[], int *ret_optin
                         break;
                 case ':':
                 case '?':
-                        return log_getopt_error(c, argv, v);
+                        return log_getopt_error(c, argv, v, options);
                 default:
                         d = v->container_scope ? container_option_from_getopt(c) : NULL;
                         if (d)
@@ -417,7 +438,7 @@ static int run(int argc, char *argv[]) {
                 case ARG_NO_PAGER:
                         break;
                 default:
-                        (void) log_getopt_error(c, argv, NULL);
+                        (void) log_getopt_error(c, argv, NULL, options);
                         return EXIT_USAGE;
                 }
 

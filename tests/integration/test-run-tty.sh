@@ -97,6 +97,11 @@ assert_eq 2 "$rc" "-t --restart"
 xrun vesselctl create -t "$IMAGE" true
 assert_eq 2 "$rc" "create -t"
 assert_contains "$err" "Unknown option '-t' for create: it is an option of run." "create -t message"
+# a prefix of several options names them
+xrun vesselctl run --mem 1G "$IMAGE" true
+assert_eq 2 "$rc" "ambiguous option"
+assert_eq "vesselctl: Option '--mem' is ambiguous: --memory, --memory-high, --memory-reservation, --memory-swap." \
+    "$err" "ambiguous option message"
 
 # the daemon's checks: a stream socket, and no other stdio beside it (Debian's python3-dbus passes fds)
 mapfile -t msgs < <(/usr/bin/python3 - "$IMAGE" <<'EOF'
