@@ -522,6 +522,9 @@ static int read_binds(Settings *s, sd_bus_message *m, sd_bus_error *error) {
                         return INVALID(error, "BindPaths", "source '%s' is not a normalized absolute path.", src);
                 if (!path_is_normalized_absolute(dst) || streq(dst, "/"))
                         return INVALID(error, "BindPaths", "destination '%s' is not a normalized absolute path below /.", dst);
+                /* the container's own procfs, with its masks, stays what it is (as runc and Docker keep it) */
+                if (streq(dst, "/proc") || startswith(dst, "/proc/"))
+                        return INVALID(error, "BindPaths", "destination '%s' is in /proc, which is the container's own.", dst);
                 if (s->n_binds >= 256)
                         return INVALID(error, "BindPaths", "more than 256 binds.");
                 BindPath *n = reallocarray(s->binds, s->n_binds + 1, sizeof(BindPath));

@@ -117,6 +117,17 @@ assert_contains "$out" "secret" "bind reached through the in-root symlink"
 [ ! -e "$hostile/etc/bound" ] || fail "the image directory was written"
 vcleanup sb4
 
+# a bind onto /proc or into it would cover the container's procfs and its masks: refused, naming it
+for dst in /proc /proc/sys /proc/kcore; do
+    out=$(vcall CreateContainer 'ssa(sv)' sb5 "$IMAGE" 2 Command as 1 true \
+        BindPaths 'a(ssb)' 1 /srv/vessel-fixtures/bindsrc "$dst" false 2>&1 || true)
+    assert_contains "$out" "Invalid setting BindPaths: destination '$dst' is in /proc" "bind onto $dst"
+done
+assert_fails vcall GetContainer s sb5
+vcall CreateContainer 'ssa(sv)' sb5 "$IMAGE" 2 Command as 1 true \
+    BindPaths 'a(ssb)' 1 /srv/vessel-fixtures/bindsrc /procs false >/dev/null # only /proc itself
+vcleanup sb5
+
 # /proc over a symlink: refused, with the reason
 rm -rf "$hostile/proc" && ln -s /etc "$hostile/proc"
 out=$(vcall RunContainer 'ssa(sv)' sb4 "dir:$hostile" 1 Command as 1 true 2>&1 || true)
