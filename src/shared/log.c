@@ -75,8 +75,11 @@ int log_internal(int level, int error, const char *extra, const char *file, int 
                 (void) snprintf(id, sizeof id, "SYSLOG_IDENTIFIER=%s", program_invocation_short_name);
                 (void) sd_journal_send_with_location(fl, ln, func, "MESSAGE=%s", buf, "PRIORITY=%i", level,
                                                      error > 0 ? er : x, error > 0 ? x : NULL, NULL);
-        } else
+        } else {
+                /* what we printed so far comes first, also where stdout is a pipe to the same place */
+                (void) fflush(stdout);
                 (void) fprintf(stderr, "%s%s%s\n", strempty(log_prefix), log_prefix ? ": " : "", buf);
+        }
 
         errno = error;
         return -error;

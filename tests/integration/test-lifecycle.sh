@@ -163,3 +163,7 @@ rc=0; err=$(vesselctl restart no-such lc9 2>&1) || rc=$?
 assert_eq 1 "$rc" "restart of a missing name"
 assert_contains "$err" "No container named 'no-such'" "restart of a missing name: message"
 assert_eq running "$(vstate lc9)" "an exited container restarted: running"
+# several names, one missing: each in its turn, the error after what came before it, also in a pipe
+out=$(vesselctl status lc9 no-such 2>&1 || true)
+assert_eq "vesselctl: No container named 'no-such'." "$(tail -n 1 <<<"$out")" "the error comes last"
+assert_contains "$(head -n 1 <<<"$out")" "lc9" "lc9's status first"
