@@ -167,3 +167,9 @@ assert_eq running "$(vstate lc9)" "an exited container restarted: running"
 out=$(vesselctl status lc9 no-such 2>&1 || true)
 assert_eq "vesselctl: No container named 'no-such'." "$(tail -n 1 <<<"$out")" "the error comes last"
 assert_contains "$(head -n 1 <<<"$out")" "lc9" "lc9's status first"
+# status lists the scope's processes, as systemctl status does
+out=$(vesselctl status lc9)
+assert_contains "$out" "       CGroup: /machine.slice/vessel-lc9.scope" "status: the cgroup"
+assert_contains "$out" "├─$(vprop lc9 Leader) vessel-init" "status: the leader first"
+assert_contains "$out" "└─" "status: a tree"
+grep -q "─[0-9]* sleep 1000$" <<<"$out" || fail "status: the app's command line: $out"

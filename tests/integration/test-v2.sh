@@ -37,6 +37,10 @@ grep -qx "$leader" $cg/container/cgroup.procs || fail "leader not in the leaf"
 for ctl in memory pids; do
     grep -qw $ctl $cg/cgroup.subtree_control || fail "$ctl not handed down to the leaf"
 done
+# status lists them, from the leaf, under the scope's path
+out=$(vesselctl status v2a)
+assert_contains "$out" "       CGroup: /machine.slice/vessel-v2a.scope" "status: the cgroup"
+assert_contains "$out" "├─$leader vessel-init" "status: the leader"
 
 # live figures against the files
 wait_until 5 test -s "/proc/$leader/root/counter"
