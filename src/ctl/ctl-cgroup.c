@@ -105,14 +105,9 @@ static int collect_pids(int dir_fd, pid_t **pids, size_t *n, unsigned depth) {
         }
         if (depth >= 16)
                 return 0;
-        fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
+        d = opendir_dup(dir_fd);
+        if (!d)
                 return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
         while ((de = readdir(d))) {
                 int sub;
 

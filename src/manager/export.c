@@ -966,16 +966,11 @@ static int export_tree(Export *e, int dir_fd, const char *path) {
         DIR *d;
         struct dirent *de;
         size_t n;
-        int fd, r = 0;
+        int r = 0;
 
-        fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
+        d = opendir_dup(dir_fd);
+        if (!d)
                 return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
         errno = 0;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))

@@ -782,17 +782,11 @@ int manager_add_image_from_store(Manager *m, const char *name, Image **ret) {
 }
 
 static void remove_temporaries(int dir_fd) {
-        _cleanup_(closedirp_) DIR *d = NULL;
-        int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        _cleanup_(closedirp_) DIR *d = opendir_dup(dir_fd);
         struct dirent *de;
 
-        if (fd < 0)
+        if (!d)
                 return;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return;
-        }
         while ((de = readdir(d)))
                 if (startswith(de->d_name, ".#"))
                         (void) unlinkat(dir_fd, de->d_name, 0);

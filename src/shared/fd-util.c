@@ -306,3 +306,18 @@ ssize_t recv_with_fds(int sock, struct iovec *iov, size_t n_iov, int *fds, size_
         *ret_n_fds = n_fds;
         return n;
 }
+
+DIR *opendir_dup(int dir_fd) {
+        DIR *d;
+        int fd;
+
+        /* reopened, not dup()ed: a dup shares the offset, and a stream of it would see what an earlier
+         * one of the same fd had read past */
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d)
+                safe_close(fd);
+        return d;
+}

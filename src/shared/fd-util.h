@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -55,3 +56,7 @@ ssize_t send_with_fds(int sock, const struct iovec *iov, size_t n_iov, const int
  * received (0 = end of stream) or -errno. */
 ssize_t recv_with_fds(int sock, struct iovec *iov, size_t n_iov, int *fds, size_t max_fds, size_t *ret_n_fds,
                       int flags);
+
+/* A DIR stream of dir_fd's directory, on a duplicate of it (the caller keeps dir_fd, and its
+ * offset is not shared: the stream reads from the start). NULL with errno set on failure. */
+DIR *opendir_dup(int dir_fd);

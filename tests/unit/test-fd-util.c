@@ -187,3 +187,40 @@ Test(send_with_fds, refuses_too_many_fds_and_a_closed_socket) {
         cr_assert(eq(sz, (size_t) send_with_fds(0, &out, 1, fds, ELEMENTSOF(fds), 0), (size_t) -EINVAL));
         cr_assert(eq(sz, (size_t) send_with_fds(-1, &out, 1, NULL, 0, 0), (size_t) -EBADF));
 }
+
+/* opendir_dup() */
+
+static size_t count_entries(DIR *d) {
+        size_t n = 0;
+
+        while (readdir(d))
+                n++;
+        return n;
+}
+
+Test(opendir_dup, reads_from_the_start_each_time_and_leaves_the_fd) {
+        char dir[] = "/tmp/test-fd-util.XXXXXX";
+        int fd;
+        DIR *a, *b;
+
+        cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(ge(int, fd, 0));
+        cr_assert(eq(int, mkdirat(fd, "sub", 0700), 0));
+
+        a = opendir_dup(fd);
+        cr_assert(not(eq(ptr, a, NULL)));
+        cr_assert(eq(sz, count_entries(a), 3)); /* ".", "..", "sub" */
+        b = opendir_dup(fd);
+        cr_assert(not(eq(ptr, b, NULL)));
+        cr_assert(eq(sz, count_entries(b), 3), "a second stream starts where the first did not end");
+        closedir(a);
+        closedir(b);
+        cr_assert(eq(int, fcntl(fd, F_GETFD) >= 0, 1), "the caller's fd is still open");
+
+        cr_assert(eq(ptr, opendir_dup(-1), NULL));
+        cr_assert(eq(int, errno, EBADF));
+        cr_assert(eq(int, unlinkat(fd, "sub", AT_REMOVEDIR), 0));
+        close(fd);
+        cr_assert(eq(int, rmdir(dir), 0));
+}
