@@ -216,6 +216,8 @@ typedef struct Export {
         bool one_file_system;
         const char *output; /* what the fd is, for errors: "the output" (the caller's) by default */
         uint64_t max_written; /* 0: no limit */
+        dev_t skip_dev;       /* a directory left out (vesseld's own store), where skip_ino > 0 */
+        ino_t skip_ino;
 } Export;
 
 static void export_done(Export *e) {
@@ -1005,6 +1007,8 @@ static int export_tree(Export *e, int dir_fd, const char *path) {
                                 continue; /* removed since we listed it (a running container) */
                         return transfer_worker_error(e->t, -errno, "Failed to stat %s: %m", child);
                 }
+                if (e->skip_ino > 0 && st.st_dev == e->skip_dev && st.st_ino == e->skip_ino)
+                        continue;
                 r = export_inode(e, dir_fd, *name, child, &st);
                 if (r <= 0) {
                         if (r < 0)
@@ -1075,7 +1079,8 @@ static int export_root_tree(Export *e, int root_fd) {
         return export_close_archive(e);
 }
 
-int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint, uint64_t max_size) {
+int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint, uint64_t max_size,
+                         const char *skip) {
         ExportRequest req = { .fd = out_fd, .format = EXPORT_TAR, .size_hint = size_hint };
         _cleanup_(export_done) Export e = {
                 .t = t,
@@ -1085,8 +1090,13 @@ int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hin
                 .output = "the directory's archive",
                 .max_written = max_size,
         };
+        struct stat st;
         int r;
 
+        if (skip && stat(skip, &st) >= 0) {
+                e.skip_dev = st.st_dev;
+                e.skip_ino = st.st_ino;
+        }
         e.total = size_hint;
         e.buf = malloc(BUFFER_SIZE);
         if (!e.buf)

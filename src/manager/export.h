@@ -65,8 +65,10 @@ int export_work(Transfer *t, void *userdata);
  * as `tar --one-file-system -C DIR -c .` writes it, names sorted (the same tree makes the same
  * archive), symlinks never followed, ids and xattrs as they are, sockets left out, and other file
  * systems' mount points kept as empty directories. Progress goes to t over size_hint; an archive
- * that would grow past max_size (0: no limit) is EFBIG. Errors are reported on t too. */
-int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint, uint64_t max_size);
+ * that would grow past max_size (0: no limit) is EFBIG; the directory skip (vesseld's own store,
+ * with the archive being written) is left out wherever it turns up. Errors are reported on t too. */
+int export_directory_tar(Transfer *t, int root_fd, int out_fd, uint64_t size_hint, uint64_t max_size,
+                         const char *skip);
 
 /* pure helpers (tests/unit/test-export.c) */
 

@@ -1769,7 +1769,8 @@ static int import_directory(Import *im, int dir_fd) {
                 return transfer_worker_error(im->t, -errno, "Failed to create a work file: %m");
         if (fstat(dir_fd, &st) < 0)
                 return -errno;
-        r = export_directory_tar(im->t, dir_fd, tar_fd, du_at(dir_fd, ".", st.st_dev), im->req->max_layer_size);
+        r = export_directory_tar(im->t, dir_fd, tar_fd, du_at(dir_fd, ".", st.st_dev), im->req->max_layer_size,
+                                 im->req->state_dir);
         if (r < 0)
                 return transfer_worker_error(im->t, r, "Failed to archive the directory: %s", strerror(-r));
         if (lseek(tar_fd, 0, SEEK_SET) < 0)

@@ -85,6 +85,26 @@ assert_eq $'./evil l 1\n./fifo p 1\n./hl f 2\n./proc d 2\n./sub d 2\n./sub/f f 2
 assert_contains "$caps" "cap_net_raw=ep" "capability kept"
 assert_eq /etc/shadow "$target" "symlink kept, not followed"
 
+# a tree that holds vesseld's own store (a bind on the same file system: not a mount point to
+# one_file_system) leaves the store out, with the archive being written in it
+on_exit vcall RemoveImage s img/self:latest
+S=$STORE/test-self
+mkdir -p "$S/tree/store"
+# no rm -rf here: with the bind still there, it would go through it into the store
+on_exit sh -c "rm -f '$S/tree/file'; rmdir '$S/tree/store' '$S/tree' '$S'"
+echo mine >"$S/tree/file"
+mount --bind "$STORE" "$S/tree/store"
+on_exit sh -c "! mountpoint -q '$S/tree/store' || umount '$S/tree/store'"
+vesselctl import "$S/tree" img/self >/dev/null
+mnt=/run/vessel-test-self.$$
+mount_image img/self:latest "$mnt"
+on_exit rmdir "$mnt"
+self=$(cd "$mnt" && find . -mindepth 1 | sort | paste -sd' ')
+umount "$mnt"
+umount "$S/tree/store"
+assert_eq "./file" "$self" "the store left out"
+vesselctl rmi img/self >/dev/null
+
 # the store outlives vesseld: every image is there again after a restart, the same
 before=$(vcall ListImages | tr ' ' '\n' | grep -c '^"img/\|^"vessel/' || true)
 systemctl restart vesseld.service
