@@ -17,12 +17,12 @@
 
 int cgroup_unit_path(const char *proc_cgroup, const char *unit, char **ret, bool *ret_v1) {
         _cleanup_free_ char *found = NULL;
-        bool v1 = false;
         const char *line = proc_cgroup;
+        size_t ulen = strlen(unit);
+        bool v1 = false;
 
         while (line && *line) {
                 const char *end = strchrnul(line, '\n'), *c1, *c2, *path, *at;
-                size_t ulen = strlen(unit);
                 bool named, unified;
 
                 c1 = memchr(line, ':', (size_t) (end - line));
@@ -81,16 +81,15 @@ static int cmp_pid(const void *a, const void *b) {
 
 /* every pid in dir's cgroup.procs and below, appended to *pids */
 static int collect_pids(int dir_fd, pid_t **pids, size_t *n, unsigned depth) {
-        _cleanup_fclose_ FILE *procs = NULL;
         DIR *d;
         struct dirent *de;
         int fd;
 
         fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
+                _cleanup_fclose_ FILE *procs = fdopen(fd, "re");
                 long v;
 
-                procs = fdopen(fd, "re");
                 if (!procs) {
                         safe_close(fd);
                         return -errno;

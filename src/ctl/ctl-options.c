@@ -724,23 +724,14 @@ const ContainerOptionDef *container_option_find(const char *long_name) {
 }
 
 const ContainerOptionDef *container_option_find_typed(const char *arg, int short_name) {
-        size_t n;
+        _cleanup_free_ char *name = NULL;
 
-        if (short_name > 0 && short_name < 128) {
-                for (size_t i = 0; i < ELEMENTSOF(container_option_defs); i++)
-                        if (container_option_defs[i].short_name == short_name)
-                                return container_option_defs + i;
-                return NULL;
-        }
+        if (short_name > 0 && short_name < 128)
+                return container_option_from_getopt(short_name);
         if (!arg || !startswith(arg, "--"))
                 return NULL;
-        arg += 2;
-        n = strcspn(arg, "=");
-        for (size_t i = 0; i < ELEMENTSOF(container_option_defs); i++)
-                if (strlen(container_option_defs[i].long_name) == n &&
-                    strncmp(container_option_defs[i].long_name, arg, n) == 0)
-                        return container_option_defs + i;
-        return NULL;
+        name = strndup(arg + 2, strcspn(arg + 2, "="));
+        return name ? container_option_find(name) : NULL;
 }
 
 const char *option_scope_verbs(OptionScope scope) {

@@ -45,9 +45,9 @@ int verb_status(int argc, char *argv[]) {
                 if (printed++ > 0)
                         putchar('\n');
                 container_info_print(&info, now_realtime_usec(), stdout);
-                /* its processes, as systemctl status shows a unit's (where we see its pids) */
-                if (info.state && STR_IN_SET(info.state, "running", "paused", "stopping"))
-                        cgroup_print_processes(stdout, (pid_t) info.leader, info.unit, 20);
+                /* its processes, as systemctl status shows a unit's (where we see its pids; a
+                 * container that does not run has no leader) */
+                cgroup_print_processes(stdout, (pid_t) info.leader, info.unit, 20);
                 /* the last lines of its output, as systemctl status shows them */
                 r = show_container_log_tail(info.id, argv[i], 10, stdout);
                 if (r < 0)

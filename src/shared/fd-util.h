@@ -57,6 +57,6 @@ ssize_t send_with_fds(int sock, const struct iovec *iov, size_t n_iov, const int
 ssize_t recv_with_fds(int sock, struct iovec *iov, size_t n_iov, int *fds, size_t max_fds, size_t *ret_n_fds,
                       int flags);
 
-/* A DIR stream of dir_fd's directory, on a duplicate of it (the caller keeps dir_fd, and its
- * offset is not shared: the stream reads from the start). NULL with errno set on failure. */
+/* A DIR stream of dir_fd's directory, on a new fd of it (the caller keeps dir_fd, and no offset is
+ * shared: the stream reads from the start). NULL with errno set on failure. */
 DIR *opendir_dup(int dir_fd);
